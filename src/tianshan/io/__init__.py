@@ -1,0 +1,1 @@
+"""Readers and writers of standard formats (thin adapters over ObsPy and friends)."""
