@@ -13,6 +13,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Callable, Mapping, Protocol, Sequence
 
+from tianshan.core.errors import DomainError, InputError
+
 
 @dataclass(frozen=True)
 class DemoConfig:
@@ -82,8 +84,8 @@ def run_pipeline(stages: Sequence[Stage], config: DemoConfig,
         t0 = time.perf_counter()
         try:
             result, summary = stage.run(config, MappingProxyType(done))
-        except (KeyboardInterrupt, SystemExit):
-            raise
+        except (KeyboardInterrupt, SystemExit, InputError, DomainError):
+            raise  # user errors keep their own one-line message
         except Exception as err:  # report which stage broke, keep the cause
             raise PipelineError(stage.name, err) from err
         rec = StageRecord(stage.name, stage.title, time.perf_counter() - t0, result, MappingProxyType(dict(summary)))

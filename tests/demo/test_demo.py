@@ -1,0 +1,73 @@
+"""The demo runs the whole chain and leaves a consistent set of outputs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tianshan.cli.main import main
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo")
+    data = tmp_path_factory.mktemp("data")
+    return out, data
+
+
+def test_demo_end_to_end(demo_run, capsys):
+    out, data = demo_run
+    code = main(["demo", "--out", str(out), "--data-dir", str(data), "--duration", "120", "--json"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    summary = json.loads(captured.out)
+    assert list(summary) == ["region", "simulate", "store", "report"]
+    assert summary["region"]["stations"] == 70
+    # 70 stations x (HH + HN) x 3 components, every channel written
+    assert summary["simulate"]["channels"] == 420
+    # with 120 s records (60 s before the origin) only stations within ~350 km see the event
+    assert 20 <= summary["simulate"]["stations_with_signal"] < 70
+
+    # the archive, responses and truth read back
+    from tianshan.io.quakeml import read_quakeml
+    from tianshan.io.sds import read_sds
+    from tianshan.io.stationxml import read_stationxml
+    from tianshan.store.repository import EventStore
+
+    truth = read_quakeml(out / "scenario" / "truth.xml")
+    assert len(truth) == 1
+    ev = truth[0]
+    o = ev.preferred_origin
+    assert (o.latitude_deg, o.longitude_deg, o.depth_m) == pytest.approx((41.95, 84.30, 12_000.0))
+    assert ev.preferred_magnitude.type == "Mw" and ev.preferred_magnitude.value == pytest.approx(6.5)
+    # one theoretical P pick per station whose P arrives inside the record
+    assert len([p for p in ev.picks if p.phase.upper().startswith("P")]) == summary["simulate"]["stations_with_signal"]
+
+    stations = read_stationxml(out / "scenario" / "stations.xml")
+    assert len(stations) == 70 and all(st.simulated for st in stations)
+    st = read_sds(out / "scenario" / "sds", ["TS.LUNT.00.HHZ"], o.time, o.time.replace(minute=31))
+    assert len(st) >= 1 and st[0].stats.sampling_rate == 100.0
+
+    with EventStore.open(None, data_dir=data) as store:
+        stored = store.get_event(summary["store"]["event_id"])
+        assert stored.preferred_origin.time == o.time
+        assert len(store.stations()) == 70
+        kinds = sorted(p.kind for p in store.products(event_id=stored.id))
+        assert kinds == ["arrivals", "quakeml", "stationxml"]
+
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert "轮台" in page and "Luntai" in page
+    assert page.count("<tr><td class=l>TS.") == 70
+    assert (out / "waveforms.png").stat().st_size > 10_000
+    assert "<svg" in page
+
+
+def test_demo_bad_config_is_a_user_error(tmp_path, capsys):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("data_dir = [unclosed\n")
+    code = main(["demo", "--config", str(bad), "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "bad.toml" in err and "Traceback" not in err
+    assert not (tmp_path / "o").exists()
