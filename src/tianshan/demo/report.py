@@ -83,13 +83,14 @@ def map_svg(data: ReportData, width: int = 760, height: int = 520) -> str:
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
              f'viewBox="0 0 {width} {height}" role="img" aria-label="map of stations and epicentre">',
              f'<rect width="{width}" height="{height}" fill="#f4f1ea" stroke="#bbb"/>']
-    # graticule
-    for lat in range(math.ceil(lat0), math.floor(lat1) + 1):
+    # graticule, every 1 or 2 degrees so labels do not collide
+    step = 1 if max(lat1 - lat0, (lon1 - lon0) * kx) < 10 else 2
+    for lat in range(math.ceil(lat0), math.floor(lat1) + 1, step):
         x0, y = xy(lat, lon0)
         x1, _ = xy(lat, lon1)
         parts.append(f'<line x1="{x0:.1f}" y1="{y:.1f}" x2="{x1:.1f}" y2="{y:.1f}" stroke="#ddd"/>'
                      f'<text x="{x0 + 2:.1f}" y="{y - 2:.1f}" font-size="10" fill="#888">{lat}°N</text>')
-    for lon in range(math.ceil(lon0), math.floor(lon1) + 1):
+    for lon in range(math.ceil(lon0), math.floor(lon1) + 1, step):
         x, y0 = xy(lat0, lon)
         _, y1 = xy(lat1, lon)
         parts.append(f'<line x1="{x:.1f}" y1="{y0:.1f}" x2="{x:.1f}" y2="{y1:.1f}" stroke="#ddd"/>'
@@ -108,6 +109,11 @@ def map_svg(data: ReportData, width: int = 760, height: int = 520) -> str:
     star = " ".join(f"{ex + r * math.sin(math.radians(36 * k)):.1f},{ey - r * math.cos(math.radians(36 * k)):.1f}"
                     for k, r in zip(range(10), [11, 4.5] * 5))
     parts.append(f'<polygon points="{star}" fill="#d7191c" stroke="#600"><title>epicentre 震中</title></polygon>')
+    # legend: PGA colour ramp
+    for k, pga in enumerate((1e-4, 1e-3, 1e-2, 1e-1, 1.0)):
+        lx, ly = width - 150, 24 + 16 * k
+        parts.append(f'<rect x="{lx}" y="{ly - 9}" width="12" height="10" fill="{_colour_for_pga(pga)}" stroke="#333" '
+                     f'stroke-width="0.5"/><text x="{lx + 16}" y="{ly}" font-size="10">PGA {pga:g} m/s²</text>')
     parts.append("</svg>")
     return "\n".join(parts)
 
