@@ -1,0 +1,1 @@
+"""Event stages: association of picks into events, location, magnitudes, event type."""
