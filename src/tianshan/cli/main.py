@@ -25,6 +25,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "region": ("tianshan.cli.region", "Region profiles: check, show, write the built-in demo region."),
     "db": ("tianshan.cli.db", "Event store: create/upgrade the schema, show its state."),
     "catalog": ("tianshan.cli.catalog", "Catalog in the event store: list and export as QuakeML/CSV."),
+    "picks": ("tianshan.cli.picks", "Phase pickers: score a picker on analyst-picked windows."),
+    "locate": ("tianshan.cli.locate", "Locate events from a NonLinLoc phase file (probabilistic, layered 1-D model)."),
 }
 
 #: Exit status for user errors (bad input, unusable files), as click uses for usage errors.
