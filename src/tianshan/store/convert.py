@@ -15,10 +15,11 @@ from tianshan.core.magnitude import Magnitude, StationMagnitude
 from tianshan.core.origin import Arrival, ErrorEllipse, EvaluationStatus, Origin
 from tianshan.core.pick import Amplitude, EvaluationMode, Pick, Polarity
 from tianshan.core.product import Product
+from tianshan.core.qc import QCKind, QCRecord
 from tianshan.core.station import Channel, InstrumentKind, Station, StationGain
 from tianshan.store.schema import (AlertRow, AlertTargetRow, AmplitudeRow, ArrivalRow, ChannelRow, EventRow,
-                                   MagnitudeRow, OriginRow, PickRow, ProductRow, StationMagnitudeRow,
-                                   StationRow)
+                                   MagnitudeRow, OriginRow, PickRow, ProductRow, QCRecordRow,
+                                   StationMagnitudeRow, StationRow)
 
 
 def _codes(sid: StreamID) -> dict[str, str]:
@@ -247,3 +248,15 @@ def alert_from_row(row: AlertRow) -> Alert:
                                for t in row.targets),
                  message_zh=row.message_zh, message_en=row.message_en, cancelled=row.cancelled, test=row.test,
                  magnitude_uncertainty=row.magnitude_uncertainty, id=row.id, issued_at=row.issued_at)
+
+
+# --- QC records ---------------------------------------------------------------------------------
+
+def qc_record_to_row(rec: QCRecord) -> QCRecordRow:
+    return QCRecordRow(**_codes(rec.stream_id), kind=rec.kind.value, start=rec.start, end=rec.end,
+                       value=rec.value, detail=rec.detail)
+
+
+def qc_record_from_row(row: QCRecordRow) -> QCRecord:
+    return QCRecord(stream_id=_sid(row), start=row.start, end=row.end, kind=QCKind(row.kind), value=row.value,
+                    detail=row.detail)

@@ -29,9 +29,11 @@ from sqlalchemy.orm import Session, selectinload
 from tianshan.core.alert import Alert
 from tianshan.core.errors import InputError
 from tianshan.core.event import Event
+from tianshan.core.ids import StreamID
 from tianshan.core.magnitude import Magnitude
 from tianshan.core.origin import Origin
 from tianshan.core.product import Product
+from tianshan.core.qc import QCKind, QCRecord
 from tianshan.core.station import Station, check_unique_streams
 from tianshan.core.timeutil import as_utc, utc_now
 from tianshan.store import convert, migrate
@@ -39,7 +41,7 @@ from tianshan.store.database import (WRITE_OPTION, check_connection, make_engine
                                     session_factory)
 from tianshan.store.errors import EventNotFoundError, ImmutableRecordError, VersionConflictError
 from tianshan.store.schema import (AlertRow, AmplitudeRow, ChannelRow, EventAmplitudeRow, EventPickRow, EventRow,
-                                   MagnitudeRow, OriginRow, PickRow, ProductRow, StationRow)
+                                   MagnitudeRow, OriginRow, PickRow, ProductRow, QCRecordRow, StationRow)
 
 T = TypeVar("T")
 
@@ -347,9 +349,9 @@ class EventStore:
             return [convert.event_from_row(r) for r in s.scalars(q)]
 
     def counts(self) -> dict[str, int]:
-        """Number of stored events, origins, magnitudes, picks, stations, products and alerts."""
+        """Number of stored events, origins, magnitudes, picks, stations, products, alerts and QC records."""
         tables = {"events": EventRow, "origins": OriginRow, "magnitudes": MagnitudeRow, "picks": PickRow,
-                  "stations": StationRow, "products": ProductRow, "alerts": AlertRow}
+                  "stations": StationRow, "products": ProductRow, "alerts": AlertRow, "qc_records": QCRecordRow}
         with self._read_sessions() as s, s.begin():
             return {name: s.scalar(select(func.count()).select_from(cls)) or 0 for name, cls in tables.items()}
 
@@ -439,6 +441,101 @@ class EventStore:
             q = q.where(AlertRow.event_id == event_id)
         with self._read_sessions() as s, s.begin():
             return [convert.alert_from_row(r) for r in s.scalars(q)]
+
+
+    # --- QC records -----------------------------------------------------------------------------
+
+    def save_qc_records(self, records: Iterable[QCRecord]) -> int:
+        """Store QC findings; returns how many were new.
+
+        A record is identified by its stream, kind, start and end: saving the
+        same finding again (a re-run of a chunk) is a no-op; a stored finding
+        with the same key but another value or detail raises
+        :class:`ImmutableRecordError`.
+        """
+        unique: dict[tuple, QCRecord] = {}
+        for rec in records:
+            if not isinstance(rec, QCRecord):
+                raise InputError(f"expected QCRecord objects, got {type(rec).__name__}", field="records")
+            key = _qc_key(rec)
+            if key in unique and unique[key] != rec:
+                raise ImmutableRecordError(f"qc record {_qc_name(rec)} is given twice with different values")
+            unique[key] = rec
+        if not unique:
+            return 0
+        by_stream: dict[StreamID, list[QCRecord]] = {}
+        for rec in unique.values():
+            by_stream.setdefault(rec.stream_id, []).append(rec)
+
+        def work(s: Session) -> int:
+            added = 0
+            for sid, recs in by_stream.items():
+                lo = min(r.start for r in recs)
+                hi = max(r.start for r in recs)
+                stored = {
+                    (r.network, r.station, r.location, r.channel, r.kind, r.start, r.end): r
+                    for r in s.scalars(select(QCRecordRow).where(
+                        QCRecordRow.network == sid.network, QCRecordRow.station == sid.station,
+                        QCRecordRow.location == sid.location, QCRecordRow.channel == sid.channel,
+                        QCRecordRow.start >= lo, QCRecordRow.start <= hi))}
+                for rec in recs:
+                    old = stored.get(_qc_key(rec))
+                    if old is not None:
+                        if convert.qc_record_from_row(old) != rec:
+                            raise ImmutableRecordError(f"qc record {_qc_name(rec)} is stored with other values")
+                        continue
+                    s.add(convert.qc_record_to_row(rec))
+                    added += 1
+            s.flush()
+            return added
+
+        return self._write(work)
+
+    def qc_records(self, stream_id: StreamID | str | None = None, start: datetime | str | None = None,
+                   end: datetime | str | None = None, kind: QCKind | str | None = None) -> list[QCRecord]:
+        """Stored QC findings ordered by start time, stream and kind.
+
+        ``stream_id`` selects one stream (a :class:`StreamID` or ``NET.STA.LOC.CHA``);
+        ``start``/``end`` keep the records whose span overlaps ``[start, end)``;
+        ``kind`` one :class:`QCKind` (or its value).
+        """
+        q: Select = select(QCRecordRow)
+        if stream_id is not None:
+            sid = stream_id if isinstance(stream_id, StreamID) else _parse_stream_id(stream_id)
+            q = q.where(QCRecordRow.network == sid.network, QCRecordRow.station == sid.station,
+                        QCRecordRow.location == sid.location, QCRecordRow.channel == sid.channel)
+        if start is not None:
+            q = q.where(QCRecordRow.end >= as_utc(start, "start"))
+        if end is not None:
+            q = q.where(QCRecordRow.start < as_utc(end, "end"))
+        if kind is not None:
+            try:
+                q = q.where(QCRecordRow.kind == QCKind(kind).value)
+            except ValueError:
+                raise InputError(f"unknown QC kind {kind!r} (expected one of "
+                                 f"{', '.join(k.value for k in QCKind)})", field="kind") from None
+        q = q.order_by(QCRecordRow.start, QCRecordRow.network, QCRecordRow.station, QCRecordRow.location,
+                       QCRecordRow.channel, QCRecordRow.kind, QCRecordRow.end)
+        with self._read_sessions() as s, s.begin():
+            return [convert.qc_record_from_row(r) for r in s.scalars(q)]
+
+
+def _qc_key(rec: QCRecord) -> tuple:
+    sid = rec.stream_id
+    return (sid.network, sid.station, sid.location, sid.channel, rec.kind.value, rec.start, rec.end)
+
+
+def _qc_name(rec: QCRecord) -> str:
+    return f"{rec.stream_id} {rec.kind.value} {rec.start.isoformat()}..{rec.end.isoformat()}"
+
+
+def _parse_stream_id(text: str) -> StreamID:
+    from tianshan.core.errors import DomainError
+
+    try:
+        return StreamID.parse(text)
+    except DomainError as err:
+        raise InputError(str(err), field="stream_id") from None
 
 
 def _first_line(err: object) -> str:

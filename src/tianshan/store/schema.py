@@ -321,3 +321,24 @@ class AlertTargetRow(InsertOnly, Base):
     longitude_deg: Mapped[float]
     intensity: Mapped[float]
     warning_time_s: Mapped[float]
+
+
+class QCRecordRow(InsertOnly, Base):
+    """A waveform QC finding (:class:`tianshan.core.qc.QCRecord`); one row per stream, kind and span."""
+
+    __tablename__ = "qc_records"
+    __table_args__ = (
+        UniqueConstraint("network", "station", "location", "channel", "kind", "start", "end"),
+        Index("ix_qc_records_start", "start"),
+    )
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    network: Mapped[str]
+    station: Mapped[str]
+    location: Mapped[str]
+    channel: Mapped[str]
+    kind: Mapped[str]
+    start: Mapped[datetime]
+    end: Mapped[datetime]
+    value: Mapped[float]
+    detail: Mapped[str] = mapped_column(Text)
