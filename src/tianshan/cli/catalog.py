@@ -88,16 +88,20 @@ def list_(url, data_dir, config_path, start, end, min_mag, limit, as_json) -> No
 
 
 @command.command("export")
-@click.option("--format", "fmt", type=click.Choice(["quakeml", "csv"]), required=True, help="output format")
+@click.option("--format", "fmt", type=click.Choice(["quakeml", "csv", "eqt"]), required=True,
+              help="output format (eqt: CENC EQT fixed-width, GBK, Beijing time)")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="file to write (replaced atomically)")
 @_filters
 @click.option("--json", "as_json", is_flag=True, help="report the result as JSON")
 def export(fmt, output, url, data_dir, config_path, start, end, min_mag, as_json) -> None:
-    """Export events (every origin and magnitude version) as QuakeML 1.2 or the catalog CSV."""
+    """Export events as QuakeML 1.2 (every origin and magnitude version), the catalog CSV or CENC EQT
+    (preferred origin and magnitude)."""
     events = _query(url, data_dir, config_path, start, end, min_mag, quiet=as_json)
     if fmt == "quakeml":
         from tianshan.io.quakeml import write_quakeml as write
+    elif fmt == "eqt":
+        from tianshan.io.eqt import write_eqt as write
     else:
         from tianshan.io.catalog_csv import write_catalog_csv as write
     if as_json:
@@ -109,3 +113,68 @@ def export(fmt, output, url, data_dir, config_path, start, end, min_mag, as_json
     with Console(stderr=True).status(f"Writing {len(events)} events as {fmt}..."):
         path = write(events, output)
     click.echo(f"wrote {len(events)} events to {path}")
+
+
+@command.command("build")
+@click.option("--archive", type=click.Path(exists=True, path_type=Path), required=True,
+              help="SDS archive, folder of miniSEED files, or one miniSEED file")
+@click.option("--inventory", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="StationXML with the stations (and responses for magnitudes)")
+@click.option("--region", help="region profile folder (or 'demo') instead of --inventory")
+@click.option("--velocity", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="1-D velocity model CSV (default: the region's, else the built-in Xinjiang model)")
+@click.option("--start", required=True, help="start of the data to catalog (ISO 8601, UTC if no offset)")
+@click.option("--end", required=True, help="end of the data to catalog (ISO 8601, UTC if no offset)")
+@click.option("--picker", type=click.Choice(["classic", "ml"]), default="classic", show_default=True,
+              help="phase picker")
+@click.option("--model", help="ML picker: SeisBench model name or local weights path (never downloaded)")
+@click.option("--chunk", "chunk_s", type=click.FloatRange(min=1.0), default=3600.0, show_default=True,
+              help="chunk length (s); chunks run in parallel")
+@click.option("--overlap", "overlap_s", type=click.FloatRange(min=0.0), default=60.0, show_default=True,
+              help="data read before and after each chunk (s)")
+@click.option("--scheduler", help="Dask scheduler address (tcp://HOST:8786), or 'serial' for one process; "
+                                  "default: a local cluster, one process per core")
+@click.option("--state-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="folder of the chunk ledger (default: the SQLite store's folder)")
+@store_options
+@click.option("--json", "as_json", is_flag=True, help="print the run summary as JSON")
+def build(archive, inventory, region, velocity, start, end, picker, model, chunk_s, overlap_s, scheduler, state_dir,
+          url, data_dir, config_path, as_json) -> None:
+    """Build the automatic catalog from continuous waveforms: QC, picking, association, location,
+    magnitudes, event type; events go to the store. Re-running skips the chunks already done."""
+    from tianshan.core.errors import InputError
+    from tianshan.events.build import build_catalog
+    from tianshan.store import EventStore
+
+    if (inventory is None) == (region is None):
+        raise InputError("give exactly one of --inventory FILE or --region DIR", field="--inventory")
+    t0, t1 = parse_time(start, "--start"), parse_time(end, "--end")
+    resolved = database_url(url, data_dir, config_path)
+    kwargs = dict(picker=picker, model=model, chunk_s=chunk_s, overlap_s=overlap_s, scheduler=scheduler,
+                  region=region, velocity_model=velocity, state_dir=state_dir)
+    with EventStore.open(resolved) as store:
+        if as_json:
+            summary = build_catalog(archive, inventory, t0, t1, store, **kwargs)
+            click.echo(json.dumps(summary.as_dict(), ensure_ascii=False))
+            return
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        console = Console(stderr=True)
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=console, transient=True) as bar:
+            ids: dict[str, int] = {}
+
+            def progress(stage: str, done: int, total: int) -> None:
+                if stage not in ids:
+                    ids[stage] = bar.add_task("QC + picking chunks" if stage == "chunks" else "cataloging events",
+                                              total=total)
+                bar.update(ids[stage], completed=done, total=total)
+
+            summary = build_catalog(archive, inventory, t0, t1, store, progress=progress, **kwargs)
+    s = summary
+    click.echo(f"{s.chunks} chunks ({s.chunks_processed} processed, {s.chunks_skipped} already done, "
+               f"{s.chunks_failed} failed), {s.picks} picks, {s.associations} associations, "
+               f"{s.events_stored} new events ({s.events_existing} already stored) in {s.wall_s:.1f} s [{s.scheduler}]")
+    if s.warnings:
+        click.echo("skipped: " + ", ".join(f"{k} {v}" for k, v in s.warnings.items()))

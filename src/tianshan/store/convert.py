@@ -42,6 +42,13 @@ def event_header(event: Event) -> dict:
         "preferred_origin_id": event.preferred_origin_id,
         "preferred_magnitude_id": event.preferred_magnitude_id,
         "region_name": event.region_name,
+        **preferred_columns(o, m),
+    }
+
+
+def preferred_columns(o, m) -> dict:
+    """The ``pref_*`` query columns from a preferred origin and magnitude (core objects or rows alike)."""
+    return {
         "pref_time": None if o is None else o.time,
         "pref_latitude_deg": None if o is None else o.latitude_deg,
         "pref_longitude_deg": None if o is None else o.longitude_deg,

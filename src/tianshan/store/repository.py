@@ -250,15 +250,7 @@ class EventStore:
         q = (q.where(MagnitudeRow.id == row.preferred_magnitude_id) if row.preferred_magnitude_id
              else q.order_by(MagnitudeRow.seq.desc()).limit(1))
         m = s.scalars(q).first()
-        values = {
-            "pref_time": None if o is None else o.time,
-            "pref_latitude_deg": None if o is None else o.latitude_deg,
-            "pref_longitude_deg": None if o is None else o.longitude_deg,
-            "pref_depth_m": None if o is None else o.depth_m,
-            "pref_magnitude": None if m is None else m.value,
-            "pref_magnitude_type": None if m is None else m.type,
-        }
-        for key, value in values.items():
+        for key, value in convert.preferred_columns(o, m).items():
             if getattr(row, key) != value:
                 setattr(row, key, value)
 
