@@ -40,6 +40,15 @@ class PlaceMark:
 
 
 @dataclass(frozen=True)
+class Section:
+    """A titled block of (label, value) rows and paragraphs, added by later stages."""
+
+    title: str
+    rows: Sequence[tuple[str, str]] = ()
+    paragraphs: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
 class ReportData:
     title_zh: str
     title_en: str
@@ -55,6 +64,7 @@ class ReportData:
     files: Sequence[tuple[str, str]] = ()          # (relative path, description)
     facts: Sequence[tuple[str, str]] = ()          # extra (label, value) rows
     notes: Sequence[str] = field(default_factory=tuple)
+    sections: Sequence[Section] = ()
 
 
 def _colour_for_pga(pga_m_s2: float | None) -> str:
@@ -119,8 +129,11 @@ def map_svg(data: ReportData, width: int = 760, height: int = 520) -> str:
 
 
 def write_waveform_png(path: Path, traces: Sequence[tuple[str, Any, float, float | None, float | None]],
-                       title: str) -> Path:
-    """Plot ``(label, (times_s, values), offset_s, p_s, s_s)`` records, one panel each (matplotlib, Agg)."""
+                       title: str, picks: Sequence[Sequence[tuple[str, float]]] = ()) -> Path:
+    """Plot ``(label, (times_s, values), offset_s, p_s, s_s)`` records, one panel each (matplotlib, Agg).
+
+    ``picks[i]`` are optional automatic picks ``(phase, seconds)`` drawn as dashed lines on panel ``i``.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -128,12 +141,15 @@ def write_waveform_png(path: Path, traces: Sequence[tuple[str, Any, float, float
 
     n = max(1, len(traces))
     fig, axes = plt.subplots(n, 1, figsize=(10, 1.4 * n + 0.8), sharex=True, squeeze=False)
-    for ax, (label, (t, y), _off, p_s, s_s) in zip(axes[:, 0], traces):
+    for i, (ax, (label, (t, y), _off, p_s, s_s)) in enumerate(zip(axes[:, 0], traces)):
         ax.plot(t, y, lw=0.5, color="k")
         if p_s is not None:
             ax.axvline(p_s, color="#2c7bb6", lw=1, label="P")
         if s_s is not None:
             ax.axvline(s_s, color="#d7191c", lw=1, label="S")
+        for phase, t_pick in (picks[i] if i < len(picks) else ()):
+            ax.axvline(t_pick, color="#1a9641", lw=1, ls="--",
+                       label="auto P" if phase.upper().startswith("P") else "auto S")
         ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=8)
         ax.tick_params(labelsize=7)
         ax.set_yticks([])
@@ -177,6 +193,12 @@ def write_index_html(path: Path, data: ReportData, waveform_png: str | None = No
                      for n, t, sec in data.stages)
     files = "".join(f'<li><a href="{e(p)}">{e(p)}</a> — {e(d)}</li>' for p, d in data.files)
     notes = "".join(f'<p class="note">{e(n)}</p>' for n in data.notes)
+    sections = "".join(
+        f'<h2>{e(sec.title)}</h2>'
+        + (f'<table class="facts">{"".join(f"<tr><th class=l>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in sec.rows)}'
+           f'</table>' if sec.rows else "")
+        + "".join(f"<p>{e(par)}</p>" for par in sec.paragraphs)
+        for sec in data.sections)
     wave = (f'<h2>波形 Waveforms</h2><img src="{e(waveform_png)}" alt="waveforms of the nearest stations" '
             f'style="max-width:100%">') if waveform_png else ""
     page = f"""<!DOCTYPE html>
@@ -188,6 +210,7 @@ def write_index_html(path: Path, data: ReportData, waveform_png: str | None = No
 <h2>台站与震中 Stations and epicentre</h2>
 <p>三角形为台站，颜色表示峰值加速度；星号为震中。Triangles are stations coloured by peak ground acceleration; the star is the epicentre.</p>
 {map_svg(data)}
+{sections}
 {wave}
 <h2>台站记录 Station records</h2>
 <table><tr><th class=l>台站 Station</th><th class=l>地点 Place</th><th>震中距 Distance (km)</th>

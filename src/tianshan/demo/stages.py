@@ -10,6 +10,7 @@ warning, intensity, losses...) add their stages between ``store`` and
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -110,6 +111,79 @@ def _hide_password(url: str) -> str:
 
 
 @dataclass(frozen=True)
+class CatalogResult:
+    summary: Any
+    events: tuple
+    reports: tuple
+
+
+@dataclass(frozen=True)
+class CatalogStage:
+    """Automatic cataloging of the simulated archive: the same code as ``tianshan catalog build``."""
+
+    name: str = "catalog"
+    title: str = "自动编目 Automatic catalog (QC, picks, association, location, magnitude, type, 速报)"
+
+    def run(self, config: DemoConfig, done: Mapping[str, StageRecord]):
+        from datetime import timedelta
+
+        from tianshan.events.build import build_catalog
+        from tianshan.products.reports.quick import quick_report
+        from tianshan.store.repository import EventStore
+
+        profile = done["region"].result
+        result, paths = done["simulate"].result
+        end = result.start + timedelta(seconds=result.duration_s)
+        with EventStore.open(config.database_url, data_dir=config.data_dir) as store:
+            summary = build_catalog(paths.sds_root, inventory=paths.stationxml, start=result.start, end=end,
+                                    store=store, picker="classic", chunk_s=result.duration_s, scheduler="serial",
+                                    velocity_model=profile.velocity_model, state_dir=config.out_dir / "catalog-state")
+            events = tuple(store.get_event(eid) for eid in summary.event_ids)
+        reports = tuple(quick_report(ev, profile.places) for ev in events)
+        return CatalogResult(summary, events, reports), {
+            "picks": summary.picks, "events": len(events), "located": summary.located,
+            "with_magnitude": summary.with_magnitude, "warnings": dict(summary.warnings)}
+
+
+def _distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance on a sphere of radius 6371 km (haversine)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6371.0 * math.asin(math.sqrt(a))
+
+
+def catalog_sections(catalog: CatalogResult | None, source) -> list:
+    """Report sections comparing the automatic catalog with the true source."""
+    from tianshan.demo.report import Section
+
+    if catalog is None:
+        return []
+    if not catalog.events:
+        return [Section("自动编目 Automatic catalog", paragraphs=(
+            "自动编目未产生事件。 The automatic chain declared no event.",))]
+    out = []
+    for ev, rep in zip(catalog.events, catalog.reports):
+        o, m = ev.preferred_origin, ev.preferred_magnitude
+        err_km = _distance_km(o.latitude_deg, o.longitude_deg, source.latitude_deg, source.longitude_deg)
+        rows = [("发震时刻 Origin time (UTC)", f"{o.time.isoformat().replace('+00:00', 'Z')} "
+                                             f"(true {(o.time - source.origin_time).total_seconds():+.2f} s)"),
+                ("震中 Epicentre", f"{o.latitude_deg:.3f}°N, {o.longitude_deg:.3f}°E (error {err_km:.1f} km)"),
+                ("深度 Depth", f"{o.depth_m / 1000:.1f} km (true {source.depth_m / 1000:.1f} km)"),
+                ("震级 Magnitude", "–" if m is None else f"{m.type} {m.value:.1f} (true Mw {source.mw:.1f})"),
+                ("所有震级 All magnitudes", ", ".join(f"{x.type} {x.value:.2f} ({x.station_count or 0} st.)"
+                                                     for x in ev.magnitudes) or "–"),
+                ("定位 Location", f"{o.method}; RMS {o.rms_s or 0:.2f} s; gap {o.azimuthal_gap_deg or 0:.0f}°; "
+                                  f"{o.phase_count} phases, {o.station_count} stations"),
+                ("类型 Event type", f"{ev.type.value if ev.type else '–'} ({ev.type_certainty or '–'})"),
+                ("震相 Picks", f"{len(ev.picks)} automatic picks"),
+                ("版本 Versions", f"{len(ev.origins)} origins, {len(ev.magnitudes)} magnitudes")]
+        out.append(Section("自动编目与速报 Automatic catalog and quick report", rows=rows,
+                           paragraphs=(rep.text_zh, rep.text_en)))
+    return out
+
+
+@dataclass(frozen=True)
 class ReportStage:
     name: str = "report"
     title: str = "报告 Report (index.html)"
@@ -130,7 +204,8 @@ class ReportStage:
                                    t.s_phase, t.pga_m_s2 if t.has_signal else None,
                                    t.pgv_m_s if t.has_signal else None))
         places = [PlaceMark(p.name, p.latitude_deg, p.longitude_deg, p.population) for p in profile.places]
-        png = self._waveforms(config, result)
+        catalog = done["catalog"].result if "catalog" in done else None
+        png = self._waveforms(config, result, catalog)
         out = config.out_dir
         files = [(str(Path(p).relative_to(out)), d) for p, d in (
             (paths.sds_root, "miniSEED SDS archive 波形归档"),
@@ -151,18 +226,20 @@ class ReportStage:
                    ("最近台站 Nearest station", f"{near.station_id} {near.epicentral_distance_m / 1000:.1f} km, "
                                               f"PGA {near.pga_m_s2:.3g} m/s²"),
                    ("随机种子 Seed", str(config.seed))],
+            sections=catalog_sections(catalog, src),
             notes=("本页为模拟情景，不是真实地震；台站为置于真实城镇的模拟台站。 This is a simulated scenario, not a real "
                    "earthquake; the stations are simulated instruments placed at real towns.",))
         index = write_index_html(out / "index.html", data, png.name if png else None)
         return index, {"index_html": str(index)}
 
     @staticmethod
-    def _waveforms(config: DemoConfig, result) -> Path | None:
+    def _waveforms(config: DemoConfig, result, catalog: CatalogResult | None = None) -> Path | None:
         from tianshan.demo.report import write_waveform_png
 
         src = result.source
         truth = sorted((t for t in result.truth if t.has_signal), key=lambda t: t.epicentral_distance_m)[:6]
-        panels = []
+        auto = [p for ev in (catalog.events if catalog else ()) for p in ev.picks]
+        panels, panel_picks = [], []
         for t in truth:
             sel = result.stream.select(network=t.network, station=t.station, channel="HHZ")
             if not sel:
@@ -176,14 +253,17 @@ class ReportStage:
                 return None if x is None else (x - src.origin_time).total_seconds()
             panels.append((f"{tr.id}\n{t.epicentral_distance_m / 1000:.0f} km", (times, tr.data), t0,
                            rel(t.p_time), rel(t.s_time)))
+            panel_picks.append([(p.phase, rel(p.time)) for p in auto
+                                if (p.stream_id.network, p.stream_id.station) == (t.network, t.station)])
         if not panels:
             return None
         return write_waveform_png(config.out_dir / "waveforms.png", panels,
-                                  "Vertical records (counts) of the nearest stations, P (blue) and S (red) true arrivals")
+                                  "Vertical records (counts) of the nearest stations: true P (blue) and S (red), "
+                                  "automatic picks (green, dashed)", panel_picks)
 
 
 def default_stages() -> tuple[Any, ...]:
-    return (RegionStage(), SimulateStage(), StoreStage(), ReportStage())
+    return (RegionStage(), SimulateStage(), StoreStage(), CatalogStage(), ReportStage())
 
 
-__all__ = ["default_stages", "RegionStage", "SimulateStage", "StoreStage", "ReportStage"]
+__all__ = ["default_stages", "RegionStage", "SimulateStage", "StoreStage", "CatalogStage", "ReportStage"]
