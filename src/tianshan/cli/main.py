@@ -24,7 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "simulate": ("tianshan.cli.simulate", "Simulate an earthquake scenario: SDS archive, StationXML, true QuakeML."),
     "region": ("tianshan.cli.region", "Region profiles: check, show, write the built-in demo region."),
     "db": ("tianshan.cli.db", "Event store: create/upgrade the schema, show its state."),
-    "catalog": ("tianshan.cli.catalog", "Catalog in the event store: list and export as QuakeML/CSV."),
+    "catalog": ("tianshan.cli.catalog", "Catalog: build it from waveforms, list it, export QuakeML/CSV/EQT."),
     "picks": ("tianshan.cli.picks", "Phase pickers: score a picker on analyst-picked windows."),
     "locate": ("tianshan.cli.locate", "Locate events from a NonLinLoc phase file (probabilistic, layered 1-D model)."),
 }
