@@ -53,6 +53,10 @@ class QCConfig:
     flat_min_samples: int = 10
     clip_min_run: int = 3
     clip_merge_s: float = 1.0
+    clip_ratio: float = 10.0  # samples at a clip level / mean count of the values next to it
+    clip_band_steps: int = 10  # values (quantisation steps) on each side compared with the level
+    clip_min_steps: float = 32.0  # a record spanning fewer quantisation steps gives no histogram evidence
+    flat_min_steps: float = 8.0  # ... nor evidence of a stuck stretch (it is resolution, not a fault)
     full_scale_counts: float | None = None
     offset_block_s: float = 10.0
     offset_threshold: float = 30.0
@@ -64,13 +68,14 @@ class QCConfig:
         if self.spike_window < 5 or self.spike_window % 2 == 0:
             raise DomainError(f"qc spike_window: must be an odd number >= 5, got {self.spike_window!r}")
         for name in ("tear_tolerance_samples", "tear_min_s", "spike_threshold", "flat_min_s", "clip_merge_s",
-                     "sample_rate_rtol", "offset_block_s", "offset_threshold"):
+                     "sample_rate_rtol", "offset_block_s", "offset_threshold", "clip_ratio", "clip_min_steps",
+                     "flat_min_steps"):
             v = float(getattr(self, name))
             if not np.isfinite(v) or v < 0:
                 raise DomainError(f"qc {name}: must be a finite number >= 0, got {v!r}")
         if self.edge_gap_min_s is not None and not float(self.edge_gap_min_s) >= 0:
             raise DomainError(f"qc edge_gap_min_s: must be >= 0 or None, got {self.edge_gap_min_s!r}")
-        for name in ("spike_max_samples", "flat_min_samples", "clip_min_run"):
+        for name in ("spike_max_samples", "flat_min_samples", "clip_min_run", "clip_band_steps"):
             if int(getattr(self, name)) < 1:
                 raise DomainError(f"qc {name}: must be >= 1")
         object.__setattr__(self, "mask", frozenset(QCKind(k).value for k in self.mask))
@@ -151,6 +156,45 @@ def runs(mask: np.ndarray) -> np.ndarray:
     starts = np.concatenate([idx[:1], idx[brk + 1]])
     ends = np.concatenate([idx[brk], idx[-1:]])
     return np.column_stack([starts, ends])
+
+
+_QUANTUM_SAMPLE = 65_536
+
+
+def quantum(x: np.ndarray) -> float:
+    """The quantisation step of a record (its least significant bit, in the record's units).
+
+    Integer-valued samples: the greatest common divisor of the differences between
+    consecutive samples (1 count for a plain digitiser, larger for data stored
+    with dropped low bits). Other samples: the smallest positive difference between
+    distinct values among at most 65,536 samples. 0 when the record is constant.
+    """
+    x = np.asarray(x)
+    finite = x[np.isfinite(x)] if np.issubdtype(x.dtype, np.floating) else x
+    if finite.size < 2:
+        return 0.0
+    if np.issubdtype(finite.dtype, np.integer) or bool(np.all(finite == np.rint(finite))):
+        # the whole record's gcd divides the gcd of any part: a part with gcd 1 settles it
+        for part in (finite[:_QUANTUM_SAMPLE], finite):
+            d = np.abs(np.diff(part.astype(np.int64)))
+            d = d[d > 0]
+            g = int(np.gcd.reduce(d)) if d.size else 0
+            if g == 1:
+                return 1.0
+        return float(g)
+    step = max(1, finite.size // _QUANTUM_SAMPLE)
+    u = np.unique(finite[::step])
+    d = np.diff(u)
+    return float(d.min()) if d.size else 0.0
+
+
+def range_steps(x: np.ndarray, q: float | None = None) -> float:
+    """Peak-to-peak range of a record in quantisation steps (0 for a constant record)."""
+    x = np.asarray(x)
+    q = quantum(x) if q is None else q
+    if not q > 0:
+        return 0.0
+    return float((np.nanmax(x) - np.nanmin(x)) / q)
 
 
 class Metric(ABC):
