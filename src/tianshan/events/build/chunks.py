@@ -159,9 +159,11 @@ def process_chunk(task: ChunkTask) -> ChunkResult:
     qc_counts: dict = {}
     records: tuple = ()
     if len(known):
-        # QC judges the core span (its availability and findings belong to this chunk); the
-        # overlap is cleaned too, as data for the picker's warm-up.
-        qc = _qc(known, core0, core1, expected)
+        # QC runs over the whole read window so the picker keeps the overlap as warm-up data
+        # (cleaned like the rest); only findings that touch the core span belong to this chunk
+        # (one spanning a chunk edge is found by both chunks with the same key and stored once).
+        # QC counts (availability...) therefore describe the read window.
+        qc = _qc(known, _time(task.read_start_ns), _time(task.read_end_ns), expected)
         qc_counts = dict(qc.counts)
         records = tuple(r for r in qc.records if _record_start(r) < core1 and _record_end(r) >= core0)
         known = qc.clean
