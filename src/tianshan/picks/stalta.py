@@ -31,7 +31,15 @@ P on the vertical, S on the horizontals:
    when its SNR against the preceding second is at least ``s_min_snr``. Without
    horizontals the S is searched on the vertical if ``s_on_vertical`` is set, and
    a later vertical "P" that coincides with that S is dropped.
-6. **Polarity.** The sign of the first motion of the band-passed vertical
+6. **Re-trigger guard.** After a P, a new vertical trigger is taken only when its
+   peak STA/LTA over the trigger, ``A``, satisfies SeisComP scautopick's rule
+   ``A >= p_retrigger_offset + A_prev * exp(-(dt / p_dead_time_s)^2)`` (``A_prev``:
+   the peak of the previous accepted P's trigger, ``dt``: time since that P; SeisComP
+   documentation, scautopick, "Phase detections": ``thresholds.minAmplOffset`` and
+   ``thresholds.deadTime``; their defaults 3 and 30 s are ours). A strong arrival's S and coda keep the
+   STA/LTA high for tens of seconds; only a new onset clearly stronger than the
+   decayed previous one is picked. ``p_dead_time_s = 0`` switches it off.
+7. **Polarity.** The sign of the first motion of the band-passed vertical
    after the onset, when its amplitude exceeds ``polarity_snr`` times the
    pre-onset noise; otherwise none.
 
@@ -83,6 +91,8 @@ class ClassicSettings:
     s_hv_ratio: float = 2.0
     s_on_vertical: bool = True
     polarity_snr: float = 5.0
+    p_dead_time_s: float = 30.0
+    p_retrigger_offset: float = 3.0
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -245,7 +255,14 @@ class ClassicPicker(Picker):
         accepted: list[int] = []
         out = []
         last_end = 0
+        prev_peak = 0.0
         for on, off in triggers:
+            peak = float(np.max(cft[on:max(off, on + 1)]))
+            if accepted and s.p_dead_time_s > 0:
+                dt = (on - accepted[-1]) / fs
+                if peak < s.p_retrigger_offset + prev_peak * np.exp(-(dt / s.p_dead_time_s) ** 2):
+                    last_end = max(last_end, int(on))
+                    continue  # coda or later phase of the previous arrival (re-trigger guard)
             lo = max(last_end, on - pre, 0)
             hi = min(on + post, zf.size)
             ref = self._refine([zf], fs, lo, hi)
@@ -263,6 +280,7 @@ class ClassicPicker(Picker):
                 if z_energy > 0 and h_energy / z_energy >= s.s_hv_ratio:
                     continue  # an S (or later phase) of the previous event, not a new P
             accepted.append(onset)
+            prev_peak = peak
             unc = self._uncertainty(lower, upper, snr, fs, s.p_uncertainty_scale)
             out.append((onset, unc, self._polarity(zf, fs, onset)))
         return out

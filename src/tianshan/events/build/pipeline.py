@@ -87,6 +87,9 @@ class BuildSummary:
     event_types: dict[str, int] = field(default_factory=dict)
     #: Wall time per part of the run (s): ``chunks`` (read, QC, picking), ``catalog`` (the rest).
     stage_s: dict[str, float] = field(default_factory=dict)
+    #: Located events not declared, by reason (:mod:`tianshan.events.screen`): ``explained`` (phases
+    #: of a larger event), ``p_and_s_stations``, ``rms``, ``ellipse``, ``depth``, ``no_origin``.
+    rejected: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         out = {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -296,23 +299,28 @@ def _event_stream(index: ArchiveIndex, picks: Sequence[Pick], expected: dict[str
     return stream
 
 
-def _catalog_one(assoc, network: Network, index: ArchiveIndex, expected: dict[str, float], configs: dict,
-                 counts: Counter) -> Event:
-    """Locate, measure magnitudes and classify one association; the event to store."""
+def _locate_one(assoc, network: Network, configs: dict, counts: Counter) -> Event:
+    """The event of one association: the associator's origin (version 1) and the located one."""
     picks = tuple(assoc.picks)
     origin1 = replace(assoc.origin, version=1)
     event = Event(id=event_id_for(picks), picks=picks, origins=(origin1,), preferred_origin_id=origin1.id)
-    origin = origin1
     try:
         from tianshan.events.locate import locate
 
         loc = locate(picks, network.stations, network.model, configs.get("locate"))
         event = event.with_origin(loc.origin, preferred=True)
-        origin = event.preferred_origin
         counts["located"] += 1
     except Exception as err:  # noqa: BLE001 - an unlocatable event keeps the associator's origin
         counts["location_failed"] += 1
         log.warning("event %s: location failed: %s", event.id, err)
+    return event
+
+
+def _measure_one(event: Event, network: Network, index: ArchiveIndex, expected: dict[str, float],
+                 counts: Counter) -> Event:
+    """Magnitudes and event type of a located event that passed the screen."""
+    picks = event.picks
+    origin = event.preferred_origin
     try:
         from tianshan.events.magnitude import compute_magnitudes
 
@@ -336,6 +344,38 @@ def _catalog_one(assoc, network: Network, index: ArchiveIndex, expected: dict[st
         counts["classification_failed"] += 1
         log.warning("event %s: classification failed: %s", event.id, err)
     return event
+
+
+def _catalog_one(assoc, network: Network, index: ArchiveIndex, expected: dict[str, float], configs: dict,
+                 counts: Counter) -> Event:
+    """Locate, measure magnitudes and classify one association (no screening); the event to store."""
+    return _measure_one(_locate_one(assoc, network, configs, counts), network, index, expected, counts)
+
+
+def quick_report_product(event: Event, places: Sequence, folder: Path):
+    """``(event with region_name, Product)``: the automatic quick report (自动速报) of ``event``.
+
+    The Chinese and English texts of :func:`tianshan.products.reports.quick.quick_report` (with
+    ``places``; none gives a coordinates-only place) are written atomically, UTF-8, to
+    ``folder/<event hash>.txt``; the product has kind ``"quick_report"``, ``content_type``
+    ``text/plain; charset=utf-8`` and the file's SHA-256. ``Event.region_name`` becomes the English
+    place phrase.
+    """
+    from tianshan.core.product import Product
+    from tianshan.io.atomic import atomic_write_text
+    from tianshan.products.reports.quick import quick_report
+
+    report = quick_report(event, tuple(places))
+    text = f"{report.text_zh}\n\n{report.text_en}\n"
+    name = hashlib.sha1(event.id.encode()).hexdigest()[:16] + ".txt"
+    path = Path(folder) / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, text)
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    product = Product("quick_report", str(path.resolve()), "text/plain; charset=utf-8", event_id=event.id,
+                      sha256=digest, properties={"place_en": report.place_en, "place_zh": report.place_zh,
+                                                 "automatic": report.automatic})
+    return replace(event, region_name=report.place_en), product
 
 
 def _associate(picks: list[Pick], network: Network, config):
@@ -362,7 +402,7 @@ def build_catalog(archive: str | os.PathLike, inventory=None, start: datetime | 
                   overlap_s: float = DEFAULT_OVERLAP_S, scheduler=None, progress: Progress | None = None, *,
                   region=None, velocity_model: VelocityModel | str | os.PathLike | None = None,
                   picker_options: dict | None = None, associator_config=None, locate_config=None,
-                  state_dir: str | os.PathLike | None = None) -> BuildSummary:
+                  screen_config=None, state_dir: str | os.PathLike | None = None) -> BuildSummary:
     """Build the automatic catalog of ``[start, end)`` from ``archive`` into ``store``.
 
     ``archive``: an SDS archive, a folder of miniSEED files or one file. ``inventory``: a
@@ -372,7 +412,12 @@ def build_catalog(archive: str | os.PathLike, inventory=None, start: datetime | 
     ``scheduler``: ``None`` = a local Dask cluster of processes (one per core), ``"serial"``
     = in this process, an address ``tcp://host:8786`` or a ``distributed.Client``.
     ``progress(stage, done, total)`` is called as chunks and events finish.
-    ``state_dir``: where the chunk ledger lives (default: the SQLite store's folder).
+    ``state_dir``: where the chunk ledger and the quick-report files live (default: the SQLite
+    store's folder). ``screen_config``: the event screen's settings
+    (:class:`tianshan.events.screen.ScreenConfig`; quality gates and the larger-event check);
+    rejected events are not stored and are counted in :attr:`BuildSummary.rejected`.
+    Each stored event gets ``region_name`` (English place phrase) and a ``"quick_report"``
+    product (:func:`quick_report_product`, with the region's places when a region is given).
     """
     t_start = time.perf_counter()
     if store is None:
@@ -396,7 +441,8 @@ def build_catalog(archive: str | os.PathLike, inventory=None, start: datetime | 
     model_str = None if model is None else str(model)
     key = run_key({"archive": str(Path(archive).resolve()), "picker": picker, "model": model_str,
                    "options": options, "chunk_s": chunk_s, "overlap_s": overlap_s, "streams": expected})
-    ledger = ChunkLedger(Path(state_dir) if state_dir is not None else _default_state_dir(store), key)
+    data_dir = Path(state_dir) if state_dir is not None else _default_state_dir(store)
+    ledger = ChunkLedger(data_dir, key)
 
     warnings: Counter = Counter()
     warnings["unreadable_files"] += index.unreadable
@@ -468,27 +514,57 @@ def build_catalog(archive: str | os.PathLike, inventory=None, start: datetime | 
         counts.update(prior_counts)
     elif picks:
         configs = {"locate": locate_config}
+        from tianshan.events.screen import ScreenConfig, screen_events
+
         associations = sorted(_associate(picks, network, associator_config), key=lambda a: a.origin.time)
         n_assoc = len(associations)
         expected_map = dict(expected)
         from tianshan.store.errors import EventNotFoundError
 
+        screen_cfg = screen_config if screen_config is not None else ScreenConfig()
+        known: list[Event] = []
+        fresh: list[Event] = []
         for k, assoc in enumerate(associations):
             eid = event_id_for(assoc.picks)
             try:
-                store.get_event(eid)
-                existing += 1
-                event_ids.append(eid)
+                known.append(store.get_event(eid))
             except EventNotFoundError:
-                event = _catalog_one(assoc, network, index, expected_map, configs, counts)
-                store.save_event(event)
-                event_ids.append(event.id)
-                types[event.type.value if event.type is not None else "unknown"] += 1
+                fresh.append(_locate_one(assoc, network, configs, counts))
             if progress is not None:
-                progress("events", k + 1, len(associations))
+                progress("events", k + 1, 2 * len(associations))
+        verdicts = screen_events(fresh, network.stations, network.model, screen_cfg, accepted_before=known)
+        keep = {v.event.id for v in verdicts if v.accepted} | {e.id for e in known}
+        for v in verdicts:
+            if not v.accepted:
+                counts["rejected_" + v.reason.replace("quality:", "")] += 1
+                log.info("event %s rejected: %s", v.event.id, v.reason)
+        accepted_new = {v.event.id: v.event for v in verdicts if v.accepted}
+        product_dir = data_dir / "products" / "quick_report"
+        for k, assoc in enumerate(associations):
+            eid = event_id_for(assoc.picks)
+            if eid not in keep:
+                continue
+            event_ids.append(eid)
+            if eid not in accepted_new:
+                existing += 1
+                continue
+            event = _measure_one(accepted_new[eid], network, index, expected_map, counts)
+            product = None
+            try:
+                event, product = quick_report_product(event, network.places, product_dir)
+            except Exception as err:  # noqa: BLE001 - the event is stored without its report
+                counts["quick_report_failed"] += 1
+                log.warning("event %s: quick report failed: %s", eid, err)
+            store.save_event(event)
+            if product is not None:
+                store.save_product(product)
+            types[event.type.value if event.type is not None else "unknown"] += 1
+            if progress is not None:
+                progress("events", len(associations) + k + 1, 2 * len(associations))
         if complete:
             ledger.save_catalog(s_ns, e_ns, event_ids, {"associations": n_assoc, **counts})
-    for name in ("location_failed", "magnitude_failed", "classification_failed", "event_window_corrupt_records"):
+    for name in ("location_failed", "magnitude_failed", "classification_failed", "event_window_corrupt_records",
+                 "quick_report_failed"):
         warnings[name] += counts.get(name, 0)
     return BuildSummary(
         start=start, end=end, scheduler=label, chunks=len(plan), chunks_processed=len(tasks) - state["failed"],
@@ -499,4 +575,5 @@ def build_catalog(archive: str | os.PathLike, inventory=None, start: datetime | 
         qc_counts={k: int(v) for k, v in sorted(qc_counts.items()) if v}, qc_records_stored=state["qc_stored"],
         skipped_streams=tuple(sorted(skipped)), ledger=str(ledger.folder), wall_s=time.perf_counter() - t_start,
         event_types=dict(types),
+        rejected={k[len("rejected_"):]: int(v) for k, v in sorted(counts.items()) if k.startswith("rejected_") and v},
         stage_s={"chunks": round(t_chunks, 3), "catalog": round(time.perf_counter() - t_start - t_chunks, 3)})
