@@ -11,7 +11,8 @@ Places
     files seven Inner Mongolian villages near 110 deg E under ``CN.13``; places
     outside Xinjiang's extent (:data:`XINJIANG_EXTENT`) are dropped. The
     profile's places are the towns with a known population (GeoNames writes 0
-    for unknown). ``name_zh`` is the first all-Chinese alternate name GeoNames
+    for unknown), plus the towns that host a demo station with population
+    ``None`` (kind ``"town"``), so reports can name them (e.g. Luntai 轮台). ``name_zh`` is the first all-Chinese alternate name GeoNames
     lists (simplified or traditional), ``code`` the GeoNames id.
 
 Stations (simulated: ``Station.simulated`` is True; network ``TS``)
@@ -174,9 +175,11 @@ def demo_region() -> RegionProfile:
         code = station_code(t["name"], taken)
         stations.append(Station(NETWORK, code, t["latitude"], t["longitude"], 0.0, name=t["name"],
                                 channels=_channels(code, t["latitude"], t["longitude"]), simulated=True))
-    places = tuple(Place(t["name"], t["latitude"], t["longitude"], t["population"], "city",
+    hosts = {(st.latitude_deg, st.longitude_deg) for st in stations}
+    places = tuple(Place(t["name"], t["latitude"], t["longitude"], t["population"] or None,
+                         "city" if t["population"] > 0 else "town",
                          admin="Xinjiang", name_zh=t["name_zh"], code=str(t["geonameid"]))
-                   for t in towns if t["population"] > 0)
+                   for t in towns if t["population"] > 0 or (t["latitude"], t["longitude"]) in hosts)
     return RegionProfile("demo", tuple(stations), xinjiang_velocity_model(), places, (), source="builtin:demo")
 
 
