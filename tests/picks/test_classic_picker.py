@@ -157,8 +157,12 @@ def test_prepare_and_segments_keep_all_data():
 
 def test_flat_mask():
     x = np.array([1.0, 2, 2, 2, 2, 3, 4, 4, 5])
-    assert flat_mask(x, 4).tolist() == [False, True, True, True, True, False, False, False, False]
-    assert not flat_mask(x, 5).any()
+    assert flat_mask(x, 4, min_range_steps=0).tolist() == [False, True, True, True, True, False, False, False, False]
+    assert not flat_mask(x, 5, min_range_steps=0).any()
+    # the same record is coarse (4 quantisation steps): repeated values are resolution, not gap fill
+    assert not flat_mask(x, 4).any()
+    fine = np.concatenate([np.arange(100.0), np.full(50, 99.0), np.arange(99.0, 0.0, -1)])
+    assert flat_mask(fine, 20).sum() == 52  # the 50 fill samples and the equal values either side
 
 
 def test_deduplicate_picks_keeps_the_best_per_station_phase_arrival():

@@ -73,17 +73,28 @@ def sample_time(trace, index: float) -> datetime:
     return as_utc(t.datetime)
 
 
-def flat_mask(data, min_run: int):
+#: A record spanning fewer quantisation steps than this is coarse (a quiet accelerometer at a
+#: few counts): its repeated values are resolution, not gap fill (see tianshan.qc.flat).
+FLAT_MIN_RANGE_STEPS = 32
+
+
+def flat_mask(data, min_run: int, min_range_steps: float = FLAT_MIN_RANGE_STEPS):
     """Boolean mask of runs of at least ``min_run`` identical consecutive samples.
 
     Dataloggers and archives often fill gaps with zeros or the last value; such
-    spans carry no signal and their edges look like onsets to a picker.
+    spans carry no signal and their edges look like onsets to a picker. In a
+    coarse record (range below ``min_range_steps`` quantisation steps, as QC
+    measures it) identical neighbours are resolution, so nothing is masked.
     """
     import numpy as np
+
+    from tianshan.qc.base import range_steps
 
     x = np.asarray(data)
     mask = np.zeros(x.size, dtype=bool)
     if min_run < 2 or x.size < min_run:
+        return mask
+    if 0 < range_steps(x) < min_range_steps:
         return mask
     same = np.concatenate([[False], x[1:] == x[:-1]])
     # Run starts: a sample equal to its predecessor whose predecessor is not in a run.
