@@ -20,6 +20,42 @@ What is and is not verified here
   B.1.3. Both are therefore replaceable: the calibration is a CSV table
   (:func:`load_calibration`, path from the magnitude configuration) and the
   simulated instrument an :class:`~tianshan.events.magnitude.instrument.Instrument`.
+  No GB 17740 R(Δ) value and no DD-1 pole or zero is shipped, because none was
+  found in a source we could quote (see the search record below); none may be
+  typed in from memory.
+
+Search record (issue 3, GB 17740 verification)
+-----------------------------------------------
+Stored copies of public pages, documentation and code were searched for the
+standard's Appendix A and B.1.3 (Chinese and English queries: 量规函数,
+近震震级 起算函数 R(Δ), 地震震级的规定 附录A, DD-1 仿真 零点 极点, 刘瑞丰 震级
+国家标准, Bormann/Liu 2007 BSSA, NMSOP-2 DS 3.1, SeisComP ML plugins).
+Found, and usable as facts:
+
+* the standard's section 3.1 text (formula (1), DD-1 simulation, both
+  horizontals, S or Lg, amplitude > 2 x background, μm; R from Appendix A,
+  DD-1 "仪器参数和传递函数见附录B中B.1.3") — jianbiaoku.com (above);
+* its table of contents: Appendix A (normative) "地方性震级量规函数表",
+  Appendix B (normative) "地震仪器参数与传递函数", Appendix C (surface-wave
+  periods), Appendix D (Q(Δ, h) for mb) — https://www.bzmfxz.com/biaozhun/QTBZ/200262.html;
+* evidence that the 2017 R(Δ) is **regionalised** (not one national curve):
+  晏绮云, 董俊, 李传江 (2018), 国际地震动态 2018(9): 22-27, compare Jiangxi ML
+  "使用分区量规函数的新震级国标" with the former "全国统一量规函数"; the
+  regional functions come from 王丽艳, 刘瑞丰, 杨辉 (2016), 全国分区地方性震级
+  量规函数的研究, 地震学报 38(5): 693-702 (cited by 刘瑞丰 et al. 2018,
+  地震地磁观测与研究 39(1): 1-11, on the new standard). So a verified table for
+  the Xinjiang network must be the Appendix A entry for the region that
+  contains Xinjiang, with its distance range, not a national curve.
+
+Not found: the numbers of Appendix A (any region), and the DD-1 parameters or
+poles/zeros of B.1.3 (no page, reprint, textbook excerpt or open-source code in
+the stored corpora carried them). Sources that do, to obtain for verification:
+GB 17740-2017 itself (Standards Press of China, 2017), Appendix A and B.1.3;
+刘瑞丰 et al. (2017) 《地震震级的规定》宣贯教材; 刘瑞丰 et al. (2015) 《震级的
+测定》 (地震出版社); 王丽艳 et al. (2016) above. When one is at hand: ship it as
+``ml_calibration_gb17740.csv`` (``# source:`` with edition and page,
+``# distance: epicentral``), add a DD-1 :class:`Instrument`, spot-check values
+against the cited pages in a test, and only then make both the default.
 * The **default** table shipped (``ml_calibration_hb1987.csv``) is *not* the
   standard's: it is the Hutton & Boore (1987, BSSA 77(6), 2074-2094, eq. 7)
   calibration of Richter's scale for southern California,
