@@ -22,12 +22,17 @@ removes responses and simulates reference instruments.
 4. Mw (:mod:`.mw_spectral`) when the network ML is at least ``mw_min_ml``
    (3.5), on stations 10-300 km away, S window of ``clip(20 + 0.1 R_km, 20, 80)`` s;
 5. Ms_BB on vertical velocity at 2-160 deg;
+5b. mb (WWSSN-SP simulation) and mB_BB (vertical velocity) at 20-100 deg
+   (:mod:`.mb`; IASPEI 2013, Q of Gutenberg & Richter 1956 by default,
+   ``mb_table``): only stations of teleseismic distance give them, so at
+   Xinjiang network distances they are normally absent; P time from the P pick,
+   else the iasp91 P (ObsPy TauP);
 6. network magnitudes with :func:`.network.network_magnitude` (SeisComP's
    default: mean below 4 stations, trimmed mean(25) otherwise).
 
 Preferred magnitude: Mw when it exists, comes from at least
 ``min_mw_stations`` stations and is >= 4.0 (below M4 spectral Mw is not
-reliable with the corner near the kappa band); else ML; else Ms_BB.
+reliable with the corner near the kappa band); else ML; else Ms_BB; else mb.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Sequence
 
@@ -67,6 +73,8 @@ class MagnitudeConfig:
     preferred_mw_min: float = 4.0
     spectral: SpectralParams = DEFAULT_PARAMS
     noise_window_s: float = 30.0
+    #: Q(Δ, h) table of mb and mB_BB: "gr1956" (IASPEI standard), "seiscomp" or a CSV path.
+    mb_table: str = "gr1956"
 
 
 @dataclass(frozen=True)
@@ -326,6 +334,75 @@ def _ms_bb(data, origin, cfg, skipped):
     return amps, _network("Ms_BB", values, sms, origin, "IASPEI 2013 Ms_BB", cfg.average)
 
 
+@lru_cache(maxsize=1)
+def _iasp91():
+    from obspy.taup import TauPyModel
+    return TauPyModel("iasp91")
+
+
+def _teleseismic_p(origin: Origin, d: "_StationData"):
+    """The station's P time: its P pick, else the iasp91 first P (ObsPy TauP)."""
+    if d.p_pick is not None:
+        return d.t_p
+    arr = _iasp91().get_travel_times(max(0.0, origin.depth_m / 1000.0), d.distance_deg, phase_list=["P", "Pdiff"])
+    return None if not arr else _utc(origin.time) + arr[0].time
+
+
+def _body_wave(data, origin, cfg, skipped):
+    """mb and mB_BB station and network magnitudes for stations at 20-100 deg (see :mod:`.mb`)."""
+    from tianshan.core.ids import StreamID
+    from tianshan.events.magnitude import mb as mbm
+    from tianshan.events.magnitude.instrument import WWSSN_SP, simulate
+
+    table = mbm.load_q_table(cfg.mb_table)
+    amps, out = [], []
+    per_type = {"mb": ([], []), "mB_BB": ([], [])}
+    for d in data:
+        if "Z" not in d.traces or not (mbm.MIN_DISTANCE_DEG <= d.distance_deg <= mbm.MAX_DISTANCE_DEG):
+            continue
+        if mbm.q_value(d.distance_deg, origin.depth_m, table) is None:
+            continue
+        t_p = _teleseismic_p(origin, d)
+        if t_p is None:
+            continue
+        tr = d.traces["Z"]
+        sid = StreamID(tr.stats.network, tr.stats.station, tr.stats.location, tr.stats.channel)
+        pick_id = d.p_pick.id if d.p_pick else None
+        got = mbm.measure_mb_amplitude(simulate(tr, WWSSN_SP), t_p)
+        value = None if got is None or got[0] <= 0 else mbm.mb(got[0] * 1e9, got[1], d.distance_deg,
+                                                                  origin.depth_m, table)
+        if value is None:
+            skipped["mb: no usable amplitude"] += 1
+        else:
+            amp = Amplitude(sid, "Amb", got[0], "m", period_s=got[1], time=got[2].datetime, pick_id=pick_id,
+                            method="IASPEI mb: half peak-to-trough on WWSSN-SP simulation, P + 30 s")
+            _keep(amps, per_type["mb"], amp, StationMagnitude, sid, "mb", value)
+        got = mbm.measure_vmax(tr, t_p, d.distance_deg)
+        value = None if got is None or got[0] <= 0 else mbm.mb_bb(got[0] * 1e9, d.distance_deg,
+                                                                     origin.depth_m, table)
+        if value is None:
+            skipped["mB_BB: no usable amplitude"] += 1
+        else:
+            amp = Amplitude(sid, "AmB_BB", got[0], "m/s", time=got[1].datetime, pick_id=pick_id,
+                            method="IASPEI mB_BB: Vmax 1/30-5 Hz vertical, P + min(11.5 delta, 60) s")
+            _keep(amps, per_type["mB_BB"], amp, StationMagnitude, sid, "mB_BB", value)
+    for mag_type, (values, sms) in per_type.items():
+        if values:
+            out.append(_network(mag_type, values, sms, origin, f"IASPEI 2013 {mag_type}; Q: {table.source[:60]}",
+                                cfg.average))
+    return amps, out
+
+
+def _keep(amps, bucket, amp, cls, sid, mag_type, value):
+    try:
+        sm = cls(sid, mag_type, value, amplitude_id=amp.id)
+    except DomainError:
+        return
+    amps.append(amp)
+    bucket[0].append(value)
+    bucket[1].append(sm)
+
+
 def compute_magnitudes(origin: Origin, picks: Sequence[Pick], stream, inventory,
                        stations: Sequence[Station], config: MagnitudeConfig | None = None) -> MagnitudeResult:
     """All magnitudes of ``origin`` from raw ``stream`` (counts) and ``inventory`` responses.
@@ -354,6 +431,10 @@ def compute_magnitudes(origin: Origin, picks: Sequence[Pick], stream, inventory,
     amps += a
     if ms is not None:
         mags.append(ms)
+    a, body = _body_wave(data, origin, cfg, skipped)
+    amps += a
+    mags += body
+    mb_mag = next((m for m in body if m.type == "mb"), None)
     preferred = None
     if mw is not None and (mw.station_count or 0) >= cfg.min_mw_stations and mw.value >= cfg.preferred_mw_min:
         preferred = mw
@@ -361,4 +442,6 @@ def compute_magnitudes(origin: Origin, picks: Sequence[Pick], stream, inventory,
         preferred = ml
     elif ms is not None:
         preferred = ms
+    elif mb_mag is not None:
+        preferred = mb_mag
     return MagnitudeResult(tuple(amps), tuple(mags), preferred, dict(skipped))

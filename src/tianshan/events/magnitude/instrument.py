@@ -57,6 +57,8 @@ class Instrument:
     poles: tuple[complex, ...]
     zeros: tuple[complex, ...]
     magnification: float
+    #: constant A0 multiplying the pole/zero ratio (1 for the pendulum form; 532.14 for WWSSN-SP).
+    normalization: float = 1.0
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.magnification) and self.magnification > 0):
@@ -64,7 +66,8 @@ class Instrument:
 
     def paz(self) -> dict:
         """ObsPy ``paz`` dict (gain 1, sensitivity 1): the ground-displacement convention."""
-        return {"poles": list(self.poles), "zeros": list(self.zeros), "gain": 1.0, "sensitivity": 1.0}
+        return {"poles": list(self.poles), "zeros": list(self.zeros), "gain": float(self.normalization),
+                "sensitivity": 1.0}
 
 
 def pendulum_instrument(name: str, period_s: float, damping: float, magnification: float) -> Instrument:
@@ -79,6 +82,15 @@ def pendulum_instrument(name: str, period_s: float, damping: float, magnificatio
 
 #: Wood-Anderson after Uhrhammer & Collins (1990): T0 0.8 s, h 0.7, magnification 2080.
 WOOD_ANDERSON = pendulum_instrument("wood_anderson", 0.8, 0.7, 2080.0)
+
+#: WWSSN short-period seismograph of the IASPEI (2013) mb standard (Summary of Magnitude Working
+#: Group recommendations, table of standard responses; Bormann & Dewey 2014, NMSOP-2 IS 3.3):
+#: displacement response ``A0 s^3 / prod(s - p)`` with poles -3.725 +- 6.220i, -5.612, -13.24,
+#: -21.08 rad/s and A0 = 532.14, which normalises |H| to 1 at 1 Hz (checked in the tests). For
+#: velocity input one zero at the origin is dropped; magnification 1 (ground-displacement units).
+WWSSN_SP = Instrument("wwssn_sp", (complex(-3.725, 6.220), complex(-3.725, -6.220), complex(-5.612, 0.0),
+                                   complex(-13.24, 0.0), complex(-21.08, 0.0)),
+                      (0j, 0j), 1.0, normalization=532.14)
 
 
 def pendulum_displacement_gain(freq_hz, period_s: float, damping: float) -> np.ndarray:
