@@ -176,12 +176,11 @@ def simulate_scenario(source: Source, stations: Sequence[Station], model: Veloci
     ``noise_level`` is a level (0 = NLNM, 1 = NHNM) or a (low, high) range
     drawn per station. ``progress(done, total)`` is called after each station.
     """
-    from obspy import Stream, Trace, UTCDateTime
+    from obspy import Stream
     from scipy import fft
 
     from tianshan.sim import stochastic
     from tianshan.sim.noise import noise_rfft
-    from tianshan.sim.response import nominal_gain, nominal_response, spectrum_to_counts
     from tianshan.traveltime.layered import LayeredTravelTime
 
     duration, (lv_lo, lv_hi) = _check_inputs(stations, duration_s, noise_level)
@@ -213,7 +212,6 @@ def simulate_scenario(source: Source, stations: Sequence[Station], model: Veloci
         has_signal = (math.isfinite(tp) and math.isfinite(ts) and geo.hypocentral_m[i] <= max_signal_distance_m
                       and offset_s + tp < duration)
         pga = pgv = 0.0
-        new_channels = []
         rates = sorted({ch.sample_rate_hz for ch in sta.channels if _active(ch, start, duration)})
         for fs in rates:
             n = int(round(duration * fs))
@@ -231,39 +229,10 @@ def simulate_scenario(source: Source, stations: Sequence[Station], model: Veloci
                 del acc
             if noise:
                 spec += noise_rfft(n_fft, fs, level, r, count=3)
-            t0 = UTCDateTime(start)
-            for ch in sta.channels:
-                if ch.sample_rate_hz != fs or not _active(ch, start, duration):
-                    continue
-                key = (ch.kind, fs)
-                if key not in resp_cache:
-                    resp_cache[key] = nominal_response(ch.kind, fs)
-                    gain_cache[key] = nominal_gain(ch.kind, fs)
-                data = spectrum_to_counts(_orientation(ch) @ spec, n, ch.kind, fs)
-                tr = Trace(data=data)
-                st = tr.stats
-                st.network, st.station = ch.stream_id.network, ch.stream_id.station
-                st.location, st.channel = ch.stream_id.location, ch.stream_id.channel
-                st.sampling_rate, st.starttime = fs, t0
-                stream.append(tr)
-                responses[ch.stream_id] = resp_cache[key]
-        for ch in sta.channels:
-            key = (ch.kind, ch.sample_rate_hz)
-            new_channels.append(replace(ch, gain=gain_cache[key]) if key in gain_cache else ch)
-        out_stations.append(replace(sta, channels=tuple(new_channels)))
-        truths.append(StationTruth(
-            network=sta.network, station=sta.code, latitude_deg=sta.latitude_deg, longitude_deg=sta.longitude_deg,
-            epicentral_distance_m=float(geo.epicentral_m[i]), hypocentral_distance_m=float(geo.hypocentral_m[i]),
-            rupture_distance_m=float(geo.rupture_m[i]), joyner_boore_distance_m=float(geo.joyner_boore_m[i]),
-            azimuth_deg=float(geo.azimuth_deg[i]), back_azimuth_deg=float(geo.back_azimuth_deg[i]),
-            p_phase=str(p_arr.phase[i]) if math.isfinite(tp) else "",
-            p_time=source.origin_time + timedelta(seconds=tp) if math.isfinite(tp) else None,
-            p_takeoff_deg=_opt(p_arr.takeoff_angle_deg[i]),
-            s_phase=str(s_arr.phase[i]) if math.isfinite(ts) else "",
-            s_time=source.origin_time + timedelta(seconds=ts) if math.isfinite(ts) else None,
-            s_takeoff_deg=_opt(s_arr.takeoff_angle_deg[i]),
-            pga_m_s2=float(pga), pgv_m_s=float(pgv), noise_level=level if noise else float("nan"),
-            has_signal=bool(has_signal)))
+            record_channels(sta, spec, n, fs, start, duration, stream, responses, resp_cache, gain_cache)
+        out_stations.append(with_nominal_gains(sta, gain_cache))
+        truths.append(station_truth(sta, i, geo, p_arr, s_arr, source.origin_time, pga, pgv,
+                                    level if noise else float("nan"), has_signal))
         if progress is not None:
             progress(i + 1, len(stations))
 
@@ -280,6 +249,60 @@ def simulate_scenario(source: Source, stations: Sequence[Station], model: Veloci
                                       "noise_level_high": lv_hi if noise else float("nan"),
                                       "max_signal_distance_m": float(max_signal_distance_m),
                                       "pad_s": PAD_S})
+
+
+def record_channels(sta: Station, spec: np.ndarray, n: int, fs: float, start: datetime, duration_s: float,
+                    stream, responses: dict, resp_cache: dict, gain_cache: dict) -> None:
+    """Record ground motion ``spec`` (rfft of Z, N, E acceleration) on every active ``fs`` channel of ``sta``.
+
+    Each channel sees the motion projected on its axis through its kind's nominal response
+    (counts, saturating); traces go to ``stream`` and responses to ``responses``. The caches
+    hold one response and gain per (kind, rate).
+    """
+    from obspy import Trace, UTCDateTime
+
+    from tianshan.sim.response import nominal_gain, nominal_response, spectrum_to_counts
+
+    t0 = UTCDateTime(start)
+    for ch in sta.channels:
+        if ch.sample_rate_hz != fs or not _active(ch, start, duration_s):
+            continue
+        key = (ch.kind, fs)
+        if key not in resp_cache:
+            resp_cache[key] = nominal_response(ch.kind, fs)
+            gain_cache[key] = nominal_gain(ch.kind, fs)
+        tr = Trace(data=spectrum_to_counts(_orientation(ch) @ spec, n, ch.kind, fs))
+        st = tr.stats
+        st.network, st.station = ch.stream_id.network, ch.stream_id.station
+        st.location, st.channel = ch.stream_id.location, ch.stream_id.channel
+        st.sampling_rate, st.starttime = fs, t0
+        stream.append(tr)
+        responses[ch.stream_id] = resp_cache[key]
+
+
+def with_nominal_gains(sta: Station, gain_cache: dict) -> Station:
+    """``sta`` with each simulated channel's gain set to its nominal response's sensitivity."""
+    return replace(sta, channels=tuple(
+        replace(ch, gain=gain_cache[(ch.kind, ch.sample_rate_hz)]) if (ch.kind, ch.sample_rate_hz) in gain_cache
+        else ch for ch in sta.channels))
+
+
+def station_truth(sta: Station, i: int, geo, p_arr, s_arr, origin_time: datetime, pga: float, pgv: float,
+                  noise_level: float, has_signal: bool) -> StationTruth:
+    """The truth row of station ``i`` for one source (arrival times absolute; ``None`` where no arrival)."""
+    tp, ts = float(p_arr.time_s[i]), float(s_arr.time_s[i])
+    return StationTruth(
+        network=sta.network, station=sta.code, latitude_deg=sta.latitude_deg, longitude_deg=sta.longitude_deg,
+        epicentral_distance_m=float(geo.epicentral_m[i]), hypocentral_distance_m=float(geo.hypocentral_m[i]),
+        rupture_distance_m=float(geo.rupture_m[i]), joyner_boore_distance_m=float(geo.joyner_boore_m[i]),
+        azimuth_deg=float(geo.azimuth_deg[i]), back_azimuth_deg=float(geo.back_azimuth_deg[i]),
+        p_phase=str(p_arr.phase[i]) if math.isfinite(tp) else "",
+        p_time=origin_time + timedelta(seconds=tp) if math.isfinite(tp) else None,
+        p_takeoff_deg=_opt(p_arr.takeoff_angle_deg[i]),
+        s_phase=str(s_arr.phase[i]) if math.isfinite(ts) else "",
+        s_time=origin_time + timedelta(seconds=ts) if math.isfinite(ts) else None,
+        s_takeoff_deg=_opt(s_arr.takeoff_angle_deg[i]),
+        pga_m_s2=float(pga), pgv_m_s=float(pgv), noise_level=noise_level, has_signal=bool(has_signal))
 
 
 def _rotd_candidates(h1: np.ndarray, h2: np.ndarray, top: int = 256) -> np.ndarray:
