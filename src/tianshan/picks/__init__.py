@@ -19,12 +19,15 @@ __all__ = ["make_picker", "PICKER_KINDS"]
 PICKER_KINDS = ("classic", "ml")
 
 
-def make_picker(kind: str, model: str | Path | None = None, **options) -> "Picker":
+def make_picker(kind: str, model=None, **options) -> "Picker":
     """Build a picker by kind.
 
     ``kind="classic"``: :class:`tianshan.picks.stalta.ClassicPicker` (``model`` must be None;
     ``options`` are its keyword settings). ``kind="ml"``: :class:`tianshan.picks.ml.SeisBenchPicker`
-    with ``model`` a SeisBench model name or a local weights path (never downloaded).
+    with ``model`` a SeisBench model name or a local weights path (never downloaded). Several
+    models, as a comma-separated string (``"a,b"``) or a list, give a
+    :class:`tianshan.picks.ml_ensemble.SeisBenchEnsemblePicker` on their combined probabilities
+    (``combine="mean"`` or ``"median"`` among ``options``).
 
     Raises :class:`tianshan.core.errors.InputError` for an unknown kind, a model given to the
     classical picker, or an ML picker that is not available.
@@ -44,8 +47,12 @@ def make_picker(kind: str, model: str | Path | None = None, **options) -> "Picke
                              field="model")
         try:
             from tianshan.picks.ml import SeisBenchPicker
+            from tianshan.picks.ml_ensemble import SeisBenchEnsemblePicker, split_model_list
         except ImportError as err:
             raise InputError(f"the ML picker is not available: {err}", field="picker") from None
-        return SeisBenchPicker(model, **options)
+        models = split_model_list(model)
+        if len(models) > 1 or "combine" in options:
+            return SeisBenchEnsemblePicker(models, **options)
+        return SeisBenchPicker(models[0], **options)
     raise InputError(f"unknown picker kind {kind!r}; expected one of {', '.join(PICKER_KINDS)}",
                      field="picker")

@@ -337,6 +337,14 @@ def _rounds(groups: dict) -> list[list[tuple]]:
     return rounds
 
 
+def model_label(model: str | Path, net) -> str:
+    """Picker name ``"<class>:<weights>"`` of a loaded model (``"phasenet:phasenet_xinjiang"``)."""
+    text = str(model)
+    weights = Path(text).name.rsplit(".", 1)[0] if Path(text).suffix in (".json", ".pt") else Path(text).name
+    weights = weights.replace("/", ":").rpartition(":")[2]
+    return f"{type(net).__name__.lower()}:{weights}"
+
+
 class SeisBenchPicker(Picker):
     """Phase picker running a SeisBench model (PhaseNet, EQTransformer, ...) on CPU or GPU.
 
@@ -387,10 +395,7 @@ class SeisBenchPicker(Picker):
         self.gap_fill_s = float(gap_fill_s)
         self.sensors_per_call = int(sensors_per_call)
         self.annotate_options = dict(annotate_options)
-        text = str(model)
-        weights = Path(text).name.rsplit(".", 1)[0] if Path(text).suffix in (".json", ".pt") else Path(text).name
-        weights = weights.replace("/", ":").rpartition(":")[2]
-        self.name = f"{type(self.model).__name__.lower()}:{weights}"
+        self.name = model_label(model, self.model)
 
     @property
     def sampling_rate_hz(self) -> float | None:
@@ -403,6 +408,10 @@ class SeisBenchPicker(Picker):
         args.update({"batch_size": self.batch_size, "P_threshold": self.p_threshold,
                      "S_threshold": self.s_threshold})
         return args
+
+    def _annotate(self, stream, args: dict):
+        """Phase-probability traces of ``stream`` (SeisBench ``annotate``); the ensemble overrides it."""
+        return self.model.annotate(stream, **args)
 
     def _pick_groups(self, groups: dict, counts: Counter) -> list[Pick]:
         """Run the model over sensor groups (one round per co-located sensor) and convert picks."""
@@ -426,7 +435,7 @@ class SeisBenchPicker(Picker):
             for key in keys:
                 stream.extend(groups[key])
                 site_group[".".join(key[:3])] = groups[key]
-            annotations = self.model.annotate(stream, **args)
+            annotations = self._annotate(stream, args)
             output = self.model.classify_aggregate(annotations, args)
             for sb_pick in output.picks:
                 group = site_group.get(sb_pick.trace_id)
