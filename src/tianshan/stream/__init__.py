@@ -1,0 +1,1 @@
+"""Acquisition: SeedLink client and server, MQTT sensor source, ring buffers, live SDS archive."""
