@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "db": ("tianshan.cli.db", "Event store: create/upgrade the schema, show its state."),
     "catalog": ("tianshan.cli.catalog", "Catalog: build it from waveforms, list it, export QuakeML/CSV/EQT."),
     "picks": ("tianshan.cli.picks", "Phase pickers: score a picker on analyst-picked windows."),
+    "seedlink": ("tianshan.cli.seedlink", "SeedLink 3 server: replay an SDS archive or scenario in real time or faster."),
     "locate": ("tianshan.cli.locate", "Locate events from a NonLinLoc phase file (probabilistic, layered 1-D model)."),
 }
 
