@@ -15,7 +15,8 @@ import pytest
 
 from tianshan.core.ids import StreamID
 from tianshan.io.sds import read_sds, sds_path
-from tianshan.stream.archive import JOURNAL_NAME, LiveArchive, RecordError, parse_record_header
+from tianshan.stream.archive import JOURNAL_NAME, LiveArchive
+from tianshan.stream.mseed_header import RecordError, parse_record_header
 
 SID = StreamID("XJ", "AKS", "00", "HHZ")
 
@@ -38,7 +39,7 @@ def test_parse_header_matches_obspy():
         h = parse_record_header(rec)
         ref = read(io.BytesIO(rec))[0]
         assert h.start_ns == ref.stats.starttime._ns and h.n_samples == ref.stats.npts
-        assert h.stream_id == SID and h.sample_rate_hz == 100.0 and h.record_length == 512
+        assert h.stream_id == SID and h.sample_rate_hz == 100.0 and h.record_length_bytes == 512
     with pytest.raises(RecordError):
         parse_record_header(b"\x00" * 512)
     with pytest.raises(RecordError):

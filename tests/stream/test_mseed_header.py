@@ -44,11 +44,11 @@ def test_header_matches_obspy(rate, encoding, byteorder, start, loc):
         h = parse_record_header(rec)
         assert str(h.stream_id) == ref.id
         assert h.n_samples == ref.stats.npts
-        assert h.sampling_rate_hz == pytest.approx(ref.stats.sampling_rate, rel=1e-9)
+        assert h.sample_rate_hz == pytest.approx(ref.stats.sampling_rate, rel=1e-9)
         assert h.start_ns == ref.stats.starttime.ns  # exact: BTIME + blockette 1001 microseconds
         assert abs(h.end_ns - ref.stats.endtime.ns) <= 1000  # ObsPy's float end time, 1 us
         assert h.record_length_bytes == 512
-        assert h.big_endian == (byteorder == ">")
+        assert h.byte_order == byteorder
 
 
 def test_time_correction_applied_unless_flagged():

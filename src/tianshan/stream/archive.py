@@ -1,4 +1,4 @@
-"""Crash-safe live SDS archiver (like slarchive) and a fast miniSEED 2 record header parser.
+"""Crash-safe live SDS archiver (like slarchive).
 
 Layout: the SeisComP Data Structure (``tianshan.io.sds.sds_path``), one file per stream and
 UTC day, records appended as they arrive; a record goes to the day file of its start time
@@ -29,7 +29,8 @@ Crash safety
   was opened) is skipped and counted (``stats.duplicates``).
 
 Header format: SEED Reference Manual v2.4, ch. 8 "Fixed Section of Data Header" (48 bytes)
-and blockettes 1000 (data only SEED) and 1001 (data extension, microseconds).
+and blockettes 1000 (data only SEED) and 1001 (data extension, microseconds), parsed by
+:func:`tianshan.stream.mseed_header.parse_record_header`.
 """
 
 from __future__ import annotations
@@ -37,122 +38,17 @@ from __future__ import annotations
 import collections
 import datetime as _dt
 import os
-import struct
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from tianshan.core.errors import DomainError, InputError
-from tianshan.core.ids import StreamID
+from tianshan.core.errors import InputError
 from tianshan.io.sds import sds_path
+from tianshan.stream.mseed_header import RecordError, parse_record_header
 
 _NS = 1_000_000_000
 JOURNAL_NAME = ".tianshan-live-archive.touched"
-_QUALITY = frozenset(b"DRQM")
-
-
-class RecordError(ValueError):
-    """Bytes that are not a valid miniSEED 2 record."""
-
-
-@dataclass(frozen=True, slots=True)
-class RecordHeader:
-    """The fields of a miniSEED 2 record header that acquisition needs (SEED 2.4 ch. 8)."""
-
-    stream_id: StreamID
-    sequence: int | None        #: record sequence number (None when the field is blank/zero-free text)
-    quality: str                #: data quality indicator D/R/Q/M
-    start_ns: int               #: start time of the first sample, ns since the epoch (corrections applied)
-    n_samples: int
-    sample_rate_hz: float
-    encoding: int | None        #: blockette 1000 encoding code (10 STEIM1, 11 STEIM2, 3 INT32, 4 FLOAT32...)
-    record_length: int          #: bytes (blockette 1000), or the length of the buffer when absent
-    byte_order: str             #: header byte order, ">" big- or "<" little-endian
-    data_offset: int = 0        #: first byte of the data section
-    data_byte_order: str = ">"  #: blockette 1000 word order (1 big-endian, 0 little-endian)
-
-    @property
-    def end_ns(self) -> int:
-        """Time of the last sample (start when the record has no samples or rate 0)."""
-        if self.n_samples <= 0 or self.sample_rate_hz <= 0:
-            return self.start_ns
-        return self.start_ns + round((self.n_samples - 1) * _NS / self.sample_rate_hz)
-
-
-def _sample_rate(factor: int, mult: int) -> float:
-    """Nominal sample rate from the rate factor and multiplier (SEED 2.4 ch. 8, fields 10-11)."""
-    if factor == 0 or mult == 0:
-        return 0.0
-    if factor > 0:
-        return float(factor * mult) if mult > 0 else -float(factor) / mult
-    return -float(mult) / factor if mult > 0 else 1.0 / (factor * mult)
-
-
-def parse_record_header(rec: bytes) -> RecordHeader:
-    """Parse the fixed header (+ blockettes 1000/1001) of one miniSEED 2 record.
-
-    Raises :class:`RecordError` for anything that is not a plausible record.
-    No data are decoded (fast: a few microseconds).
-    """
-    if len(rec) < 48:
-        raise RecordError(f"record shorter than the 48-byte fixed header ({len(rec)} bytes)")
-    seq_field = rec[0:6]
-    if not all(c in b"0123456789 " for c in seq_field):
-        raise RecordError(f"bad sequence number field {seq_field!r}")
-    if rec[6] not in _QUALITY:
-        raise RecordError(f"bad data quality indicator {rec[6:7]!r}")
-    # Byte order: the year of the start time must be plausible (libmseed does the same).
-    for bo in (">", "<"):
-        year, doy = struct.unpack(bo + "HH", rec[20:24])
-        if 1900 <= year <= 2100 and 1 <= doy <= 366:
-            break
-    else:
-        raise RecordError("start time year/day out of range in either byte order")
-    (year, doy, hour, minute, sec, _unused, frac, nsamp, rfac, rmul, act, _io, _dq, nblk, tcorr,
-     data_off, blk_off) = struct.unpack(bo + "HHBBBBHHhhBBBBiHH", rec[20:48])
-    if hour > 23 or minute > 59 or sec > 60 or frac > 9999:
-        raise RecordError("invalid start time")
-    try:
-        codes = rec[8:20].decode("ascii")
-        sta, loc, cha, net = codes[0:5].strip(), codes[5:7].strip(), codes[7:10].strip(), codes[10:12].strip()
-        sid = StreamID(net, sta, loc, cha)
-    except (UnicodeDecodeError, DomainError) as err:
-        raise RecordError(f"bad stream codes {rec[8:20]!r}: {err}") from None
-    reclen = len(rec)
-    encoding = None
-    data_bo = bo
-    micro = 0
-    seen = 0
-    off = blk_off
-    while off and seen < max(nblk, 1) and off + 4 <= len(rec) and seen < 16:
-        btype, nxt = struct.unpack(bo + "HH", rec[off:off + 4])
-        if btype == 1000 and off + 8 <= len(rec):
-            encoding, word_order, exp = struct.unpack(bo + "BBB", rec[off + 4:off + 7])
-            data_bo = ">" if word_order == 1 else "<"
-            if not 7 <= exp <= 16:
-                raise RecordError(f"blockette 1000 record length exponent {exp} out of range")
-            reclen = 1 << exp
-        elif btype == 1001 and off + 8 <= len(rec):
-            micro = struct.unpack(bo + "b", rec[off + 5:off + 6])[0]
-        seen += 1
-        if nxt != 0 and nxt <= off:
-            raise RecordError("blockette chain loops")
-        off = nxt
-    if data_off and data_off > reclen:
-        raise RecordError("data offset beyond the record")
-    try:
-        day0 = _dt.datetime(year, 1, 1, tzinfo=_dt.timezone.utc) + _dt.timedelta(days=doy - 1)
-    except (ValueError, OverflowError):
-        raise RecordError("invalid start day") from None
-    start_ns = (int(day0.timestamp()) + hour * 3600 + minute * 60 + sec) * _NS + frac * 100_000 + micro * 1000
-    if tcorr and not (act & 0x02):  # time correction not yet applied (activity flag bit 1)
-        start_ns += tcorr * 100_000
-    seq_text = seq_field.decode("ascii").strip()
-    return RecordHeader(stream_id=sid, sequence=int(seq_text) if seq_text else None, quality=chr(rec[6]),
-                        start_ns=start_ns, n_samples=nsamp, sample_rate_hz=_sample_rate(rfac, rmul),
-                        encoding=encoding, record_length=reclen, byte_order=bo, data_offset=data_off,
-                        data_byte_order=data_bo)
 
 
 @dataclass
@@ -349,7 +245,7 @@ class LiveArchive:
         except RecordError:
             self._reject("header")
             return None
-        if h.record_length != self.record_length:
+        if h.record_length_bytes != self.record_length:
             self._reject("length")
             return None
         day = _dt.datetime.fromtimestamp(h.start_ns // _NS, tz=_dt.timezone.utc).date()

@@ -56,7 +56,7 @@ import numpy as np
 
 from tianshan.core.errors import DomainError, InputError
 from tianshan.core.ids import StreamID
-from tianshan.stream.archive import RecordError, RecordHeader, parse_record_header
+from tianshan.stream.mseed_header import RecordError, RecordHeader, parse_record_header
 
 _NS = 1_000_000_000
 log = logging.getLogger(__name__)
@@ -428,11 +428,11 @@ def decode_record(rec: bytes) -> tuple[RecordHeader, np.ndarray]:
 
     STEIM1/STEIM2 are decoded with ObsPy's libmseed (``msr_decode_steim1/2``), INT16/INT32/
     FLOAT32/FLOAT64 with numpy; any other encoding through ObsPy's reader. Raises
-    :class:`~tianshan.stream.archive.RecordError` for anything undecodable.
+    :class:`~tianshan.stream.mseed_header.RecordError` for anything undecodable.
     """
     h = parse_record_header(rec)
-    if h.record_length != len(rec):
-        raise RecordError(f"record length {h.record_length} in blockette 1000 but {len(rec)} bytes given")
+    if h.record_length_bytes != len(rec):
+        raise RecordError(f"record length {h.record_length_bytes} in blockette 1000 but {len(rec)} bytes given")
     if h.n_samples == 0:
         return h, np.zeros(0, dtype=np.float32)
     payload = rec[h.data_offset:]

@@ -611,7 +611,7 @@ def _sl_time(ns: int) -> str:
 
 
 def _half_sample_ns(hdr: RecordHeader) -> int:
-    return int(_NS / hdr.sampling_rate_hz / 2) if hdr.sampling_rate_hz > 0 else 0
+    return int(_NS / hdr.sample_rate_hz / 2) if hdr.sample_rate_hz > 0 else 0
 
 
 def _packet_seq(head: bytes) -> int | None:
