@@ -10,7 +10,6 @@ warning, intensity, losses...) add their stages between ``store`` and
 from __future__ import annotations
 
 import hashlib
-import math
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -145,17 +144,15 @@ class CatalogStage:
             "with_magnitude": summary.with_magnitude, "warnings": dict(summary.warnings)}
 
 
-def _distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance on a sphere of radius 6371 km (haversine)."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * 6371.0 * math.asin(math.sqrt(a))
+def _seconds_after(t, origin_time) -> float | None:
+    """``t`` in seconds after ``origin_time`` (``None`` stays ``None``)."""
+    return None if t is None else (t - origin_time).total_seconds()
 
 
 def catalog_sections(catalog: CatalogResult | None, source) -> list:
     """Report sections comparing the automatic catalog with the true source."""
     from tianshan.demo.report import Section
+    from tianshan.regions.model import haversine_m
 
     if catalog is None:
         return []
@@ -165,7 +162,7 @@ def catalog_sections(catalog: CatalogResult | None, source) -> list:
     out = []
     for ev, rep in zip(catalog.events, catalog.reports):
         o, m = ev.preferred_origin, ev.preferred_magnitude
-        err_km = _distance_km(o.latitude_deg, o.longitude_deg, source.latitude_deg, source.longitude_deg)
+        err_km = haversine_m(o.latitude_deg, o.longitude_deg, source.latitude_deg, source.longitude_deg) / 1000.0
         rows = [("发震时刻 Origin time (UTC)", f"{o.time.isoformat().replace('+00:00', 'Z')} "
                                              f"(true {(o.time - source.origin_time).total_seconds():+.2f} s)"),
                 ("震中 Epicentre", f"{o.latitude_deg:.3f}°N, {o.longitude_deg:.3f}°E (error {err_km:.1f} km)"),
@@ -197,10 +194,9 @@ class ReportStage:
         names = {st.station_id: st.name for st in profile.stations}
         rows = []
         for t in result.truth:
-            def rel(x):
-                return None if x is None else (x - src.origin_time).total_seconds()
             rows.append(StationRow(t.station_id, names.get(t.station_id, ""), t.latitude_deg, t.longitude_deg,
-                                   t.epicentral_distance_m / 1000.0, rel(t.p_time), rel(t.s_time), t.p_phase,
+                                   t.epicentral_distance_m / 1000.0, _seconds_after(t.p_time, src.origin_time),
+                                   _seconds_after(t.s_time, src.origin_time), t.p_phase,
                                    t.s_phase, t.pga_m_s2 if t.has_signal else None,
                                    t.pgv_m_s if t.has_signal else None))
         places = [PlaceMark(p.name, p.latitude_deg, p.longitude_deg, p.population) for p in profile.places]
@@ -249,11 +245,9 @@ class ReportStage:
             tr = sel[0]
             t0 = (tr.stats.starttime.datetime.replace(tzinfo=timezone.utc) - src.origin_time).total_seconds()
             times = t0 + tr.times()
-            def rel(x):
-                return None if x is None else (x - src.origin_time).total_seconds()
             panels.append((f"{tr.id}\n{t.epicentral_distance_m / 1000:.0f} km", (times, tr.data), t0,
-                           rel(t.p_time), rel(t.s_time)))
-            panel_picks.append([(p.phase, rel(p.time)) for p in auto
+                           _seconds_after(t.p_time, src.origin_time), _seconds_after(t.s_time, src.origin_time)))
+            panel_picks.append([(p.phase, _seconds_after(p.time, src.origin_time)) for p in auto
                                 if (p.stream_id.network, p.stream_id.station) == (t.network, t.station)])
         if not panels:
             return None
