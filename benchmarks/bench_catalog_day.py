@@ -81,12 +81,12 @@ def main(argv=None) -> int:
 
     work = args.keep or Path(tempfile.mkdtemp(prefix="xj_day_"))
     region = xj_region(work / "region")
-    window = 3600.0
-    sources = draw_sources(region, args.hours, np.random.default_rng(args.seed), window)
+    span = args.hours * 3600.0  # one continuous archive, one event per hour on average
+    sources = draw_sources(region, args.hours, np.random.default_rng(args.seed), span)
     t = time.perf_counter()
     xml = work / "stations.xml"
     if not (work / "sds").is_dir():
-        xml = simulate_archive(work, sources, region, window, args.seed)
+        xml = simulate_archive(work, sources, region, span, args.seed)
     sim_s = time.perf_counter() - t
     end = T0 + timedelta(hours=args.hours)
     store_dir = Path(tempfile.mkdtemp(prefix="store_", dir=work))
