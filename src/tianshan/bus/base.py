@@ -22,7 +22,10 @@ Stage code talks only to :class:`Bus`; which bus it gets is wiring
 
 from __future__ import annotations
 
+import asyncio
+import enum
 import json
+import logging
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Awaitable, Callable, Mapping
@@ -32,6 +35,43 @@ from tianshan.core.errors import DomainError, InputError
 #: Errors that mean "this payload can never be handled": dropped, not redelivered.
 BAD_PAYLOAD_ERRORS: tuple[type[BaseException], ...] = (InputError, DomainError, UnicodeDecodeError,
                                                        json.JSONDecodeError)
+
+
+class Outcome(enum.Enum):
+    """How a handler dealt with one delivery (see :func:`run_handler`)."""
+
+    HANDLED = "handled"
+    BAD_PAYLOAD = "bad_payload"
+    FAILED = "failed"
+
+
+async def run_handler(handler, msg, counters: "tuple[BusCounters, ...]", log: logging.Logger,
+                      where: str) -> Outcome:
+    """Deliver ``msg`` to ``handler`` once, counting the delivery and its outcome in each of ``counters``.
+
+    The rules shared by every bus: a bad payload (:data:`BAD_PAYLOAD_ERRORS`) is dropped, never
+    retried; any other handler error is logged and counted, and the caller decides on redelivery;
+    cancellation propagates. Acking is left to the caller.
+    """
+    for c in counters:
+        c.delivered += 1
+        if msg.delivery_count > 1:
+            c.redelivered += 1
+    try:
+        await handler(msg)
+    except asyncio.CancelledError:
+        raise
+    except BAD_PAYLOAD_ERRORS as err:
+        for c in counters:
+            c.bad_payloads += 1
+        log.warning("%s seq %s: bad payload dropped: %s", where, msg.seq, err)
+        return Outcome.BAD_PAYLOAD
+    except Exception:  # noqa: BLE001 - a failing handler must not stop the subscription
+        for c in counters:
+            c.handler_errors += 1
+        log.exception("%s seq %s: handler failed (delivery %d)", where, msg.seq, msg.delivery_count)
+        return Outcome.FAILED
+    return Outcome.HANDLED
 
 
 class BusError(RuntimeError):

@@ -28,7 +28,7 @@ import itertools
 import logging
 from enum import Enum
 
-from tianshan.bus.base import (BAD_PAYLOAD_ERRORS, Bus, BusError, Handler, Message,
+from tianshan.bus.base import (Bus, BusError, Handler, Message, Outcome, run_handler,
                                Subscription, check_name, encode_payload)
 from tianshan.core.errors import InputError
 from tianshan.bus.subjects import check_pattern, check_subject, matches
@@ -121,26 +121,11 @@ class InProcessSubscription(Subscription):
         bus = self.consumer.bus
         for attempt in range(1, bus.max_deliver + 1):
             msg = Message(subject, data, seq, headers, delivery_count=attempt, ack=self._on_ack)
-            for c in (bus.counters, self.counters):
-                c.delivered += 1
-                if attempt > 1:
-                    c.redelivered += 1
-            try:
-                await self.handler(msg)
-            except asyncio.CancelledError:
-                raise
-            except BAD_PAYLOAD_ERRORS as err:
-                for c in (bus.counters, self.counters):
-                    c.bad_payloads += 1
-                log.warning("bus %s seq %s: bad payload dropped: %s", subject, seq, err)
-                return
-            except Exception:  # noqa: BLE001 - a failing handler must not stop the subscription
-                for c in (bus.counters, self.counters):
-                    c.handler_errors += 1
-                log.exception("bus %s seq %s: handler failed (delivery %d of %d)", subject, seq, attempt,
-                              bus.max_deliver)
+            outcome = await run_handler(self.handler, msg, (bus.counters, self.counters), log, f"bus {subject}")
+            if outcome is Outcome.FAILED:
                 continue
-            await msg.ack()
+            if outcome is Outcome.HANDLED:
+                await msg.ack()
             return
 
     async def _on_ack(self) -> None:

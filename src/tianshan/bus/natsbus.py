@@ -37,7 +37,7 @@ import collections
 import logging
 import time
 
-from tianshan.bus.base import (BAD_PAYLOAD_ERRORS, Bus, BusError, Handler, Message, Subscription,
+from tianshan.bus.base import (Bus, BusError, Handler, Message, Outcome, Subscription, run_handler,
                                check_name, encode_payload)
 from tianshan.bus.subjects import ALL, check_pattern, check_subject
 from tianshan.core.errors import InputError
@@ -109,29 +109,13 @@ class NatsSubscription(Subscription):
             await self._ack(m)
 
         msg = Message(m.subject, m.data, seq, m.headers or {}, delivery_count=count, ack=ack)
-        for c in (bus.counters, self.counters):
-            c.delivered += 1
-            if count > 1:
-                c.redelivered += 1
-        try:
-            await self.handler(msg)
-        except asyncio.CancelledError:
-            raise
-        except BAD_PAYLOAD_ERRORS as err:
-            for c in (bus.counters, self.counters):
-                c.bad_payloads += 1
-            log.warning("natsbus %s seq %s: bad payload dropped: %s", m.subject, seq, err)
-            if not msg.acked:
-                await self._safe(m.term())
-            return
-        except Exception:  # noqa: BLE001 - a failing handler must not stop the subscription
-            for c in (bus.counters, self.counters):
-                c.handler_errors += 1
-            log.exception("natsbus %s seq %s: handler failed (delivery %d)", m.subject, seq, count)
-            if not msg.acked:
-                await self._safe(m.nak(delay=bus.nak_delay_s))
-            return
-        await msg.ack()
+        outcome = await run_handler(self.handler, msg, (bus.counters, self.counters), log, f"natsbus {m.subject}")
+        if outcome is Outcome.BAD_PAYLOAD and not msg.acked:
+            await self._safe(m.term())
+        elif outcome is Outcome.FAILED and not msg.acked:
+            await self._safe(m.nak(delay=bus.nak_delay_s))
+        elif outcome is Outcome.HANDLED:
+            await msg.ack()
 
     async def _ack(self, m) -> None:
         bus = self.bus
