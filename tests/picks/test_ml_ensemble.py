@@ -23,29 +23,7 @@ MODELS = Path("models/ustc_pickers/seisbench")
 XJ = MODELS / "phasenet_xinjiang"
 XIYU = MODELS / "phasenet_xiyu"
 
-
-@pytest.fixture(autouse=True)
-def _no_network(monkeypatch):
-    """Any attempt by SeisBench to reach its remote repository fails the test."""
-    import seisbench.util
-
-    def forbidden(*args, **kwargs):
-        raise AssertionError("SeisBench tried to use the network")
-
-    for name in ("download_http", "ls_webdav", "download_ftp"):
-        if hasattr(seisbench.util, name):
-            monkeypatch.setattr(seisbench.util, name, forbidden)
-
-
-@pytest.fixture(scope="module")
-def csn_stream(request):
-    import obspy
-
-    shared = request.getfixturevalue("shared_data")
-    st = obspy.Stream()
-    for f in sorted((shared / "waveforms" / "csn_ustc").glob("*.mseed")):
-        st += obspy.read(str(f))
-    return st
+pytestmark = pytest.mark.usefixtures("no_seisbench_network")
 
 
 def _key(p):

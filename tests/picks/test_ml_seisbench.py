@@ -18,35 +18,13 @@ from tianshan.picks.ml import FWHM_PER_SIGMA, SeisBenchPicker, load_seisbench_mo
 
 XJ = Path("models/ustc_pickers/seisbench/phasenet_xinjiang")
 
-
-@pytest.fixture(autouse=True)
-def _no_network(monkeypatch):
-    """Any attempt by SeisBench to reach its remote repository fails the test."""
-    import seisbench.util
-
-    def forbidden(*args, **kwargs):
-        raise AssertionError("SeisBench tried to use the network")
-
-    for name in ("download_http", "ls_webdav", "download_ftp"):
-        if hasattr(seisbench.util, name):
-            monkeypatch.setattr(seisbench.util, name, forbidden)
+pytestmark = pytest.mark.usefixtures("no_seisbench_network")
 
 
 @pytest.fixture(scope="module")
 def xj_picker(request):
     shared = request.getfixturevalue("shared_data")
     return SeisBenchPicker(shared / XJ)
-
-
-@pytest.fixture(scope="module")
-def csn_stream(request):
-    import obspy
-
-    shared = request.getfixturevalue("shared_data")
-    st = obspy.Stream()
-    for f in sorted((shared / "waveforms" / "csn_ustc").glob("*.mseed")):
-        st += obspy.read(str(f))
-    return st
 
 
 def _reference(shared: Path) -> dict[tuple[str, str], object]:
