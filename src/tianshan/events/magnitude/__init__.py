@@ -246,14 +246,8 @@ def _ml(data, origin, cfg, table, skipped):
         amp = Amplitude(sid, "AML", a_m, "m", time=peaks[0][1].datetime, snr=min(snr_vals) if snr_vals else None,
                         pick_id=d.s_pick.id if d.s_pick else None,
                         method=f"GB17740 mean of N,E peak ground displacement on {cfg.ml_instrument.name}")
-        try:
-            sm = StationMagnitude(sid, "ML", value, amplitude_id=amp.id)
-        except DomainError:
+        if not _keep(amps, (values, sms), amp, sid, "ML", value):
             skipped["ml: value out of range"] += 1
-            continue
-        amps.append(amp)
-        values.append(value)
-        sms.append(sm)
     if not values:
         return amps, None
     return amps, _network("ML", values, sms, origin, f"GB17740-2017 formula (1); R: {table.source}", cfg.average)
@@ -291,13 +285,7 @@ def _mw(data, origin, cfg, skipped):
         amp = Amplitude(sid, "Omega0", fit.omega0_m_s * 1.0, "other", time=d.t_s.datetime, period_s=1.0 / fit.corner_hz,
                         pick_id=d.s_pick.id if d.s_pick else None,
                         method=f"Brune fit {fit.fmin_hz:.2f}-{fit.fmax_hz:.1f} Hz, rms {fit.rms_log10:.2f} (m s)")
-        try:
-            sm = StationMagnitude(sid, "Mw", value, amplitude_id=amp.id)
-        except DomainError:
-            continue
-        amps.append(amp)
-        values.append(value)
-        sms.append(sm)
+        _keep(amps, (values, sms), amp, sid, "Mw", value)
     if not values:
         return amps, None
     return amps, _network("Mw", values, sms, origin, "Brune (1970) S-spectrum fit, Mw IASPEI 2013", cfg.average)
@@ -322,13 +310,7 @@ def _ms_bb(data, origin, cfg, skipped):
         value = ms_bb(got[0] * 1e9, d.distance_deg, origin.depth_m)
         sid = StreamID(tr.stats.network, tr.stats.station, tr.stats.location, tr.stats.channel)
         amp = Amplitude(sid, "AMSBB", got[0], "m/s", time=got[1].datetime, method="IASPEI Vmax 3-60 s vertical")
-        try:
-            sm = StationMagnitude(sid, "Ms_BB", value, amplitude_id=amp.id)
-        except DomainError:
-            continue
-        amps.append(amp)
-        values.append(value)
-        sms.append(sm)
+        _keep(amps, (values, sms), amp, sid, "Ms_BB", value)
     if not values:
         return amps, None
     return amps, _network("Ms_BB", values, sms, origin, "IASPEI 2013 Ms_BB", cfg.average)
@@ -376,7 +358,7 @@ def _body_wave(data, origin, cfg, skipped):
         else:
             amp = Amplitude(sid, "Amb", got[0], "m", period_s=got[1], time=got[2].datetime, pick_id=pick_id,
                             method="IASPEI mb: half peak-to-trough on WWSSN-SP simulation, P + 30 s")
-            _keep(amps, per_type["mb"], amp, StationMagnitude, sid, "mb", value)
+            _keep(amps, per_type["mb"], amp, sid, "mb", value)
         got = mbm.measure_vmax(tr, t_p, d.distance_deg)
         value = None if got is None or got[0] <= 0 else mbm.mb_bb(got[0] * 1e9, d.distance_deg,
                                                                      origin.depth_m, table)
@@ -385,7 +367,7 @@ def _body_wave(data, origin, cfg, skipped):
         else:
             amp = Amplitude(sid, "AmB_BB", got[0], "m/s", time=got[1].datetime, pick_id=pick_id,
                             method="IASPEI mB_BB: Vmax 1/30-5 Hz vertical, P + min(11.5 delta, 60) s")
-            _keep(amps, per_type["mB_BB"], amp, StationMagnitude, sid, "mB_BB", value)
+            _keep(amps, per_type["mB_BB"], amp, sid, "mB_BB", value)
     for mag_type, (values, sms) in per_type.items():
         if values:
             out.append(_network(mag_type, values, sms, origin, f"IASPEI 2013 {mag_type}; Q: {table.source[:60]}",
@@ -393,14 +375,19 @@ def _body_wave(data, origin, cfg, skipped):
     return amps, out
 
 
-def _keep(amps, bucket, amp, cls, sid, mag_type, value):
+def _keep(amps, bucket, amp, sid, mag_type, value) -> bool:
+    """Keep ``amp`` and its station magnitude in ``bucket`` (values, station magnitudes).
+
+    A value outside the magnitude range is dropped (False) with its amplitude.
+    """
     try:
-        sm = cls(sid, mag_type, value, amplitude_id=amp.id)
+        sm = StationMagnitude(sid, mag_type, value, amplitude_id=amp.id)
     except DomainError:
-        return
+        return False
     amps.append(amp)
     bucket[0].append(value)
     bucket[1].append(sm)
+    return True
 
 
 def compute_magnitudes(origin: Origin, picks: Sequence[Pick], stream, inventory,
