@@ -14,6 +14,7 @@ Payloads (JSON, see :mod:`tianshan.bus.codec`):
 ``tianshan.magnitudes``            a :class:`~tianshan.core.Magnitude` (+ event id)
 ``tianshan.events``                an :class:`~tianshan.core.Event` (each new version)
 ``tianshan.qc``                    a :class:`~tianshan.core.QCRecord`
+``tianshan.clock``                 ``{"source": ..., "data_time": ISO 8601}``: a stage's data-time frontier
 ``tianshan.packets.<net>.<sta>``   raw miniSEED records of one station (bytes)
 =================================  ============================================
 """
@@ -31,6 +32,8 @@ ORIGINS = f"{ROOT}.origins"
 MAGNITUDES = f"{ROOT}.magnitudes"
 EVENTS = f"{ROOT}.events"
 QC = f"{ROOT}.qc"
+#: Data-time heartbeat: the newest data time a stage has processed (lets other processes advance their clock).
+CLOCK = f"{ROOT}.clock"
 PACKETS = f"{ROOT}.packets"
 #: Every subject of the system (default subjects of the NATS stream).
 ALL = f"{ROOT}.>"
