@@ -73,9 +73,10 @@ def test_migration_0002_adds_and_drops_the_qc_table(empty_url):
     try:
         migrate.upgrade(engine, "0001")
         assert "qc_records" not in inspect(engine).get_table_names()
-        migrate.upgrade(engine)
+        migrate.upgrade(engine, "0002")
         assert migrate.current_revision(engine) == "0002"
         assert "qc_records" in inspect(engine).get_table_names()
+        migrate.upgrade(engine)
         assert migrate.schema_diffs(engine) == []
         migrate.downgrade(engine, "0001")
         assert "qc_records" not in inspect(engine).get_table_names()

@@ -1,4 +1,4 @@
-"""``tianshan catalog``: list the events in the store, export them as QuakeML or CSV."""
+"""``tianshan catalog``: list the events in the store, export them as QuakeML or CSV, show an event's timeline."""
 
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ def event_summary(ev) -> dict:
 
 @click.group(name="catalog")
 def command() -> None:
-    """Catalog in the event store: list and export as QuakeML/CSV."""
+    """Catalog in the event store: list, export as QuakeML/CSV, show an event's real-time timeline."""
 
 
 @command.command("list")
@@ -178,3 +178,43 @@ def build(archive, inventory, region, velocity, start, end, picker, model, chunk
                f"{s.events_stored} new events ({s.events_existing} already stored) in {s.wall_s:.1f} s [{s.scheduler}]")
     if s.warnings:
         click.echo("skipped: " + ", ".join(f"{k} {v}" for k, v in s.warnings.items()))
+
+
+@command.command("timeline")
+@click.argument("event_id")
+@store_options
+@click.option("--json", "as_json", is_flag=True, help="print the entries and latencies as JSON")
+def timeline(event_id, url, data_dir, config_path, as_json) -> None:
+    """Show the real-time timeline of EVENT_ID: origin time, first pick, locatable pick, first origin,
+    first magnitude, first product, final (wall and data times, UTC) and the delays between them."""
+    from tianshan.core.errors import InputError
+    from tianshan.core.timeline import format_timeline, latencies
+    from tianshan.store import EventNotFoundError, EventStore
+
+    resolved = database_url(url, data_dir, config_path)
+    with EventStore.open(resolved, upgrade=False) as store:
+        entries = store.timeline(event_id)
+        try:
+            event = store.get_event(event_id)
+        except EventNotFoundError:
+            event = None  # a timeline may precede its event's storage
+    if event is None and not entries:
+        raise InputError(f"event {event_id!r} is not in the store", field="EVENT_ID")
+    summary = None if event is None else event_summary(event)
+    if as_json:
+        click.echo(json.dumps({"event_id": event_id, "event": summary, "entries": [e.as_dict() for e in entries],
+                               "latencies": latencies(entries)}, ensure_ascii=False))
+        return
+    if summary is None:
+        click.echo(f"事件 / event {event_id} (尚未入库 / not stored yet)")
+    else:
+        parts = [f"事件 / event {event_id}"]
+        if summary["time"] is not None:
+            parts.append(f"{summary['time'][:23].replace('T', ' ')} UTC  {summary['latitude_deg']:.3f} "
+                         f"{summary['longitude_deg']:.3f}  {summary['depth_m'] / 1000:.1f} km")
+        if summary["magnitude"] is not None:
+            parts.append(f"{summary['magnitude_type']} {summary['magnitude']:.1f}")
+        if summary["region_name"]:
+            parts.append(summary["region_name"])
+        click.echo("  ".join(parts))
+    click.echo(format_timeline(entries))

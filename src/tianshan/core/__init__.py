@@ -15,11 +15,12 @@ from tianshan.core.event import Event, EventType
 from tianshan.core.alert import Alert, AlertLevel, AlertTarget
 from tianshan.core.product import Product
 from tianshan.core.qc import QCKind, QCRecord
+from tianshan.core.timeline import TimelineEntry
 
 __all__ = [
     "DomainError", "InputError", "StreamID", "new_resource_id", "Channel", "InstrumentKind", "Station",
     "StationGain", "Layer", "VelocityModel", "Amplitude", "EvaluationMode", "Pick", "Polarity",
     "Arrival", "ErrorEllipse", "EvaluationStatus", "Origin", "Magnitude", "StationMagnitude",
     "Event", "EventType", "Alert", "AlertLevel", "AlertTarget", "Product",
-    "QCKind", "QCRecord",
+    "QCKind", "QCRecord", "TimelineEntry",
 ]

@@ -10,6 +10,6 @@ shipped in ``tianshan/store/migrations``.
 """
 
 from tianshan.store.errors import EventNotFoundError, ImmutableRecordError, VersionConflictError
-from tianshan.store.repository import EventStore
+from tianshan.store.repository import UNSET, EventStore
 
-__all__ = ["EventStore", "EventNotFoundError", "ImmutableRecordError", "VersionConflictError"]
+__all__ = ["EventStore", "EventNotFoundError", "ImmutableRecordError", "UNSET", "VersionConflictError"]

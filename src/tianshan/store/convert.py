@@ -17,9 +17,10 @@ from tianshan.core.pick import Amplitude, EvaluationMode, Pick, Polarity
 from tianshan.core.product import Product
 from tianshan.core.qc import QCKind, QCRecord
 from tianshan.core.station import Channel, InstrumentKind, Station, StationGain
+from tianshan.core.timeline import TimelineEntry
 from tianshan.store.schema import (AlertRow, AlertTargetRow, AmplitudeRow, ArrivalRow, ChannelRow, EventRow,
                                    MagnitudeRow, OriginRow, PickRow, ProductRow, QCRecordRow,
-                                   StationMagnitudeRow, StationRow)
+                                   StationMagnitudeRow, StationRow, TimelineRow)
 
 
 def _codes(sid: StreamID) -> dict[str, str]:
@@ -267,3 +268,16 @@ def qc_record_to_row(rec: QCRecord) -> QCRecordRow:
 def qc_record_from_row(row: QCRecordRow) -> QCRecord:
     return QCRecord(stream_id=_sid(row), start=row.start, end=row.end, kind=QCKind(row.kind), value=row.value,
                     detail=row.detail)
+
+
+# --- event timeline -----------------------------------------------------------------------------
+
+def timeline_values(entry: TimelineEntry) -> dict:
+    """Column values of a timeline row (for an ``INSERT ... ON CONFLICT DO NOTHING``)."""
+    return {"event_id": entry.event_id, "step": entry.step, "wall_time": entry.wall_time,
+            "data_time": entry.data_time, "detail": entry.detail}
+
+
+def timeline_from_row(row: TimelineRow) -> TimelineEntry:
+    return TimelineEntry(event_id=row.event_id, step=row.step, wall_time=row.wall_time, data_time=row.data_time,
+                         detail=row.detail)

@@ -8,6 +8,14 @@ own, never overwritten; :meth:`EventStore.add_origin` appends version
 writers that race past the lock; a writer that loses such a race retries.
 Only the event header (type, type certainty, preferred ids, region name) and
 station metadata are updated in place.
+
+Real-time writers: the associator grows an event with :meth:`EventStore.update_event`
+(new picks, the next origin version, header fields) while the magnitude stage
+appends magnitudes with :meth:`EventStore.add_magnitude`; both lock the event row,
+and ``update_event`` never writes the magnitudes or ``preferred_magnitude_id``,
+so neither writer can undo the other (a ``save_event`` of a stale copy would).
+The event timeline (:meth:`EventStore.record_timeline`) keeps the first record
+of each (event, step) with ``INSERT ... ON CONFLICT DO NOTHING``.
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ import random
 import time
 from dataclasses import replace
 from datetime import datetime
+from enum import Enum
 from pathlib import Path
 from typing import Callable, Iterable, Sequence, TypeVar
 
@@ -28,22 +37,37 @@ from sqlalchemy.orm import Session, selectinload
 
 from tianshan.core.alert import Alert
 from tianshan.core.errors import InputError
-from tianshan.core.event import Event
+from tianshan.core.event import Event, EventType
 from tianshan.core.ids import StreamID
 from tianshan.core.magnitude import Magnitude
 from tianshan.core.origin import Origin
+from tianshan.core.pick import Amplitude, Pick
 from tianshan.core.product import Product
 from tianshan.core.qc import QCKind, QCRecord
 from tianshan.core.station import Station, check_unique_streams
+from tianshan.core.timeline import STEPS, TimelineEntry
 from tianshan.core.timeutil import as_utc, utc_now
 from tianshan.store import convert, migrate
 from tianshan.store.database import (WRITE_OPTION, check_connection, make_engine, redact, resolve_url,
                                     session_factory)
 from tianshan.store.errors import EventNotFoundError, ImmutableRecordError, VersionConflictError
 from tianshan.store.schema import (AlertRow, AmplitudeRow, ChannelRow, EventAmplitudeRow, EventPickRow, EventRow,
-                                   MagnitudeRow, OriginRow, PickRow, ProductRow, QCRecordRow, StationRow)
+                                   MagnitudeRow, OriginRow, PickRow, ProductRow, QCRecordRow, StationRow,
+                                   TimelineRow)
 
 T = TypeVar("T")
+
+
+class _Unset(Enum):
+    UNSET = "UNSET"
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+#: Default of the header arguments of :meth:`EventStore.update_event`: "leave this field as stored"
+#: (``None`` is a value: it clears the type or type certainty).
+UNSET = _Unset.UNSET
 
 #: Loader options that bring a whole event (histories, arrivals, picks...) in a few queries.
 _FULL_EVENT = (
@@ -214,10 +238,10 @@ class EventStore:
             s.add(to_row(item, event_id, seq))
             taken[key] = item.id
 
-    def _link(self, s: Session, event_id: str, items, row_cls, link_cls, link_col: str, from_row, to_row) -> None:
-        """Insert the picks (or amplitudes) not stored yet and link all of them to the event."""
+    def _link(self, s: Session, event_id: str, items, row_cls, link_cls, link_col: str, from_row, to_row) -> int:
+        """Insert the picks (or amplitudes) not stored yet and link all of them to the event; return new links."""
         if not items:
-            return
+            return 0
         ids = [x.id for x in items]
         stored: dict[str, object] = {}
         for chunk in _chunks(ids):
@@ -234,11 +258,14 @@ class EventStore:
         col = getattr(link_cls, link_col)
         linked = dict(s.execute(select(col, link_cls.position).where(link_cls.event_id == event_id)).all())
         position = max(linked.values(), default=-1)
+        added = 0
         for item_id in ids:
             if item_id not in linked:
                 position += 1
                 s.add(link_cls(event_id=event_id, **{link_col: item_id}, position=position))
                 linked[item_id] = position
+                added += 1
+        return added
 
     def _refresh_preferred(self, s: Session, row: EventRow) -> None:
         """Set the ``pref_*`` query columns from the stored preferred (or latest) origin and magnitude."""
@@ -267,16 +294,89 @@ class EventStore:
             row = self._lock_event(s, event_id)
             if s.get(OriginRow, origin.id) is not None:
                 raise ImmutableRecordError(f"origin {origin.id} is already stored; a relocation needs a new id")
-            last_version, last_seq = s.execute(select(func.max(OriginRow.version), func.max(OriginRow.seq))
-                                               .where(OriginRow.event_id == event_id)).one()
-            new = replace(origin, version=(last_version or 0) + 1)
-            s.add(convert.origin_to_row(new, event_id, (last_seq or 0) + 1))
-            if preferred:
-                row.preferred_origin_id = new.id
+            new = self._append_origin(s, row, origin, preferred)
             row.updated_at = utc_now()
             s.flush()
             self._refresh_preferred(s, row)
             return new
+
+        return self._write(work)
+
+    def _append_origin(self, s: Session, row: EventRow, origin: Origin, preferred: bool) -> Origin:
+        """Insert ``origin`` as version last + 1 of the (locked) event ``row``; return it with that version."""
+        last_version, last_seq = s.execute(select(func.max(OriginRow.version), func.max(OriginRow.seq))
+                                           .where(OriginRow.event_id == row.id)).one()
+        new = replace(origin, version=(last_version or 0) + 1)
+        s.add(convert.origin_to_row(new, row.id, (last_seq or 0) + 1))
+        if preferred:
+            row.preferred_origin_id = new.id
+        return new
+
+    def update_event(self, event_id: str, *, origin: Origin | None = None, preferred_origin: bool = True,
+                     picks: Iterable[Pick] = (), amplitudes: Iterable[Amplitude] = (),
+                     type: EventType | str | None | _Unset = UNSET,  # noqa: A002 - the Event field's name
+                     type_certainty: str | None | _Unset = UNSET,
+                     region_name: str | _Unset = UNSET) -> Event:
+        """Grow a stored event in one write transaction; return the event as stored by it.
+
+        The incremental update of the real-time associator (``save_event`` only
+        creates events). Under the event row lock, as :meth:`add_origin`:
+
+        * ``picks`` / ``amplitudes`` not linked to the event yet are stored
+          (a stored pick must be identical, :class:`ImmutableRecordError`
+          otherwise) and linked after the ones already linked;
+        * ``origin`` is appended as version last + 1 (its own ``version`` is
+          ignored) and made preferred unless ``preferred_origin`` is false. An
+          origin already stored in this event with the same values (any
+          version) is not appended again, so a retried update is harmless;
+          one stored elsewhere or with other values is an :class:`ImmutableRecordError`;
+        * the header fields given (``type``, ``type_certainty``, ``region_name``;
+          :data:`UNSET` = keep, ``None`` clears the type or certainty) are set.
+
+        Magnitudes and ``preferred_magnitude_id`` are never written: the
+        magnitude stage appends them concurrently with :meth:`add_magnitude`.
+        The ``pref_*`` query columns are refreshed. Raises
+        :class:`EventNotFoundError` for an unknown event and
+        :class:`InputError` for arguments of the wrong kind.
+        """
+        if origin is not None and not isinstance(origin, Origin):
+            raise InputError(f"expected an Origin, got {_type_name(origin)}", field="origin")
+        picks = _typed(picks, Pick, "picks")
+        amplitudes = _typed(amplitudes, Amplitude, "amplitudes")
+        header = _header_fields(type, type_certainty, region_name)
+
+        def work(s: Session) -> Event:
+            row = self._lock_event(s, event_id)
+            changed = self._link(s, event_id, picks, PickRow, EventPickRow, "pick_id", convert.pick_from_row,
+                                 convert.pick_to_row) > 0
+            changed |= self._link(s, event_id, amplitudes, AmplitudeRow, EventAmplitudeRow, "amplitude_id",
+                                  convert.amplitude_from_row, convert.amplitude_to_row) > 0
+            if origin is not None:
+                stored = s.scalars(select(OriginRow).where(OriginRow.id == origin.id)
+                                   .options(selectinload(OriginRow.arrivals))).one_or_none()
+                if stored is None:
+                    self._append_origin(s, row, origin, preferred_origin)
+                    changed = True
+                elif stored.event_id != event_id:
+                    raise ImmutableRecordError(f"origin {origin.id} belongs to event {stored.event_id}")
+                elif replace(origin, version=stored.version) != convert.origin_from_row(stored):
+                    raise ImmutableRecordError(f"origin {origin.id} is stored with other values; "
+                                               "a relocation needs a new id")
+                elif preferred_origin and row.preferred_origin_id != origin.id:
+                    row.preferred_origin_id = origin.id
+                    changed = True
+            for key, value in header.items():
+                if getattr(row, key) != value:
+                    setattr(row, key, value)
+                    changed = True
+            if changed:
+                row.updated_at = utc_now()
+            s.flush()
+            self._refresh_preferred(s, row)
+            s.flush()
+            full = s.scalars(select(EventRow).where(EventRow.id == event_id).options(*_FULL_EVENT)
+                             .execution_options(populate_existing=True)).one()
+            return convert.event_from_row(full)
 
         return self._write(work)
 
@@ -346,6 +446,53 @@ class EventStore:
                   "stations": StationRow, "products": ProductRow, "alerts": AlertRow, "qc_records": QCRecordRow}
         with self._read_sessions() as s, s.begin():
             return {name: s.scalar(select(func.count()).select_from(cls)) or 0 for name, cls in tables.items()}
+
+    # --- event timeline -------------------------------------------------------------------------
+
+    def record_timeline(self, entries: Iterable[TimelineEntry]) -> int:
+        """Record timeline steps; return how many were new.
+
+        Insert-if-absent per (event id, step): the first record of a step wins,
+        later ones (and repeats within ``entries``) are ignored, so every stage
+        may report a step each time it reaches it. Concurrent writers are safe:
+        ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` (SQLite >= 3.35, PostgreSQL >= 9.5)
+        never raises on a key another transaction took. The event need not be
+        stored yet (no foreign key; see :class:`~tianshan.store.schema.TimelineRow`).
+        """
+        unique: dict[tuple[str, str], TimelineEntry] = {}
+        for entry in entries:
+            if not isinstance(entry, TimelineEntry):
+                raise InputError(f"expected TimelineEntry objects, got {_type_name(entry)}", field="entries")
+            unique.setdefault((entry.event_id, entry.step), entry)
+        if not unique:
+            return 0
+        values = [convert.timeline_values(e) for e in unique.values()]
+        table = TimelineRow.__table__
+        if self.engine.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+
+        def work(s: Session) -> int:
+            added = 0
+            for chunk in _chunks(values, _CHUNK // 5):  # 5 parameters per row
+                stmt = (insert(table).values(list(chunk))
+                        .on_conflict_do_nothing(index_elements=["event_id", "step"]).returning(table.c.step))
+                added += len(s.execute(stmt).all())  # rows inserted (rowcount is not reliable on every driver)
+            return added
+
+        return self._write(work)
+
+    def timeline(self, event_id: str) -> list[TimelineEntry]:
+        """The recorded steps of an event in :data:`~tianshan.core.timeline.STEPS` order ([] if none).
+
+        Rows of steps this version does not know (written by a newer one) are left out.
+        """
+        order = {step: i for i, step in enumerate(STEPS)}
+        with self._read_sessions() as s, s.begin():
+            rows = [r for r in s.scalars(select(TimelineRow).where(TimelineRow.event_id == event_id))
+                    if r.step in order]
+            return [convert.timeline_from_row(r) for r in sorted(rows, key=lambda r: order[r.step])]
 
     # --- stations -------------------------------------------------------------------------------
 
@@ -510,6 +657,41 @@ class EventStore:
                        QCRecordRow.channel, QCRecordRow.kind, QCRecordRow.end)
         with self._read_sessions() as s, s.begin():
             return [convert.qc_record_from_row(r) for r in s.scalars(q)]
+
+
+def _type_name(obj: object) -> str:
+    return type(obj).__name__
+
+
+def _typed(items: Iterable, cls: type, field: str) -> tuple:
+    """``items`` checked to be ``cls`` objects, each id once (a repeat must be identical)."""
+    unique: dict[str, object] = {}
+    for x in items:
+        if not isinstance(x, cls):
+            raise InputError(f"expected {cls.__name__} objects, got {_type_name(x)}", field=field)
+        if unique.setdefault(x.id, x) != x:
+            raise ImmutableRecordError(f"{field}: {x.id} is given twice with different values")
+    return tuple(unique.values())
+
+
+def _header_fields(type_, type_certainty, region_name) -> dict:
+    """The event header columns given to :meth:`EventStore.update_event` (``UNSET`` ones left out), checked."""
+    header: dict = {}
+    if type_ is not UNSET:
+        try:
+            header["type"] = None if type_ is None else EventType(type_).value
+        except ValueError:
+            raise InputError(f"unknown event type {type_!r} (expected one of "
+                             f"{', '.join(t.value for t in EventType)})", field="type") from None
+    if type_certainty is not UNSET:
+        if type_certainty not in (None, "known", "suspected"):
+            raise InputError(f"expected known, suspected or None, got {type_certainty!r}", field="type_certainty")
+        header["type_certainty"] = type_certainty
+    if region_name is not UNSET:
+        if not isinstance(region_name, str):
+            raise InputError(f"expected text, got {region_name!r}", field="region_name")
+        header["region_name"] = region_name
+    return header
 
 
 def _qc_key(rec: QCRecord) -> tuple:

@@ -7,8 +7,8 @@ backend). Enumerations are stored as their string values (QuakeML words), not
 as database enum types, so that adding a value needs no migration.
 
 Insert-only tables (:class:`InsertOnly`): origins, arrivals, magnitudes,
-station magnitudes, picks, amplitudes, their event links, products, alerts and
-alert targets. A relocation is a new origin row with ``version`` + 1; the
+station magnitudes, picks, amplitudes, their event links, products, alerts,
+alert targets, QC records and the event timeline. A relocation is a new origin row with ``version`` + 1; the
 session refuses to flush an UPDATE or DELETE of such a row
 (:func:`tianshan.store.database.forbid_changes`). Only the event header and
 station metadata are updated in place.
@@ -341,4 +341,22 @@ class QCRecordRow(InsertOnly, Base):
     start: Mapped[datetime]
     end: Mapped[datetime]
     value: Mapped[float]
+    detail: Mapped[str] = mapped_column(Text)
+
+
+class TimelineRow(InsertOnly, Base):
+    """One step of an event's timeline (:class:`tianshan.core.timeline.TimelineEntry`); the first record wins.
+
+    ``event_id`` is deliberately not a foreign key: the associator records the
+    ``first_pick`` step as the pick arrives, which may be a few milliseconds
+    before the event row is committed (or the event may be stored by another
+    process), so a timeline row may precede its event.
+    """
+
+    __tablename__ = "event_timeline"
+
+    event_id: Mapped[str] = mapped_column(primary_key=True)
+    step: Mapped[str] = mapped_column(primary_key=True)
+    wall_time: Mapped[datetime]
+    data_time: Mapped[datetime | None]
     detail: Mapped[str] = mapped_column(Text)
