@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "picks": ("tianshan.cli.picks", "Phase pickers: score a picker on analyst-picked windows."),
     "seedlink": ("tianshan.cli.seedlink", "SeedLink 3 server: replay an SDS archive or scenario in real time or faster."),
     "locate": ("tianshan.cli.locate", "Locate events from a NonLinLoc phase file (probabilistic, layered 1-D model)."),
+    "run": ("tianshan.cli.run", "Real-time daemon: SeedLink/MQTT ingest, picking, events, products."),
 }
 
 #: Exit status for user errors (bad input, unusable files), as click uses for usage errors.

@@ -15,6 +15,13 @@ Example ``tianshan.toml``::
     seed = 42
     duration_s = 300.0
 
+    [run]                                # the real-time daemon (`tianshan run`), see RunSettings
+    archive = "archive"                  # SDS root written as data arrive; omit: no archiving
+    [[run.seedlink]]
+    host = "127.0.0.1"
+    port = 18000
+    selectors = ["XJ_*:HH?"]
+
 Environment variables: ``TIANSHAN_DATA_DIR``, ``TIANSHAN_DATABASE_URL``,
 ``TIANSHAN_REGION``, ``TIANSHAN_LOG_LEVEL``, and nested keys with a double
 underscore, e.g. ``TIANSHAN_SIMULATION__SEED``. Empty variables count as
@@ -31,12 +38,15 @@ field and the value (and the file line or the environment variable).
 from __future__ import annotations
 
 import os
+import types
+import typing
 from collections.abc import Mapping
+from datetime import datetime, timezone
 from pathlib import Path
 from contextvars import ContextVar
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from tianshan.config.tomlfile import find_key_line, read_toml
@@ -69,6 +79,196 @@ class SimulationSettings(BaseModel):
     duration_s: float = Field(300.0, gt=0, description="length of simulated records, seconds")
 
 
+#: Roles of ``tianshan run`` (``all`` = every one of them in one process).
+RUN_ROLES = ("acquisition", "picker", "associator", "products")
+
+
+def split_roles(value: Any) -> Any:
+    """``"picker,associator"``, ``["picker", "associator"]`` or ``"all"`` -> a tuple of role names."""
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)):
+        return value
+    out: list[str] = []
+    for item in items:
+        if not isinstance(item, str):
+            raise ValueError(f"a role is a name, got {item!r}")
+        for name in item.split(","):
+            name = name.strip().lower()
+            if not name:
+                continue
+            if name == "all":
+                names = RUN_ROLES
+            elif name in RUN_ROLES:
+                names = (name,)
+            else:
+                raise ValueError(f"unknown role {name!r} (known: all, {', '.join(RUN_ROLES)})")
+            out.extend(n for n in names if n not in out)
+    if not out:
+        raise ValueError("no role given")
+    return tuple(r for r in RUN_ROLES if r in out)
+
+
+class SeedLinkSourceSettings(BaseModel):
+    """``[[run.seedlink]]``: one SeedLink server to acquire from (:class:`tianshan.stream.seedlink_client.SeedLinkSource`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    host: str = Field("127.0.0.1", min_length=1)
+    port: int = Field(18000, ge=1, le=65535)
+    selectors: tuple[str, ...] = Field(min_length=1, description='station selectors, e.g. ["XJ_LTA:HH?", "XJ_*"]')
+    begin_time: datetime | None = Field(None, description="without resume state: request data from this time (UTC)")
+
+    @field_validator("selectors", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("selectors")
+    @classmethod
+    def _parse(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        from tianshan.stream.seedlink_client import parse_selectors
+
+        parse_selectors(value)  # InputError -> ValueError: names the bad selector
+        return value
+
+    @field_validator("begin_time")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value
+
+
+class MqttSourceSettings(BaseModel):
+    """``[[run.mqtt]]``: an MQTT broker carrying OpenEEW packets (:class:`tianshan.stream.mqtt_source.MqttSource`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    host: str = Field("127.0.0.1", min_length=1)
+    port: int = Field(1883, ge=1, le=65535)
+    topic: str = Field(min_length=1, description="MQTT topic (wildcards allowed)")
+    network: str = Field("OE", min_length=1, max_length=2, description="network code of the sensors' stream ids")
+
+
+class PickerRunSettings(BaseModel):
+    """``[run.picker]``: the streaming picker (:class:`tianshan.stages.picking.StreamingPicker`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: Literal["classic", "ml"] = "classic"
+    model: str | None = Field(None, description="SeisBench model name or weights path (kind = ml)")
+    window_s: float = Field(60.0, gt=0, description="seconds of data per picking window")
+    step_s: float = Field(10.0, gt=0, description="seconds of new data between windows")
+    edge_s: float = Field(5.0, ge=0, description="P picks this close to a window end wait for the next window")
+    s_edge_s: float = Field(20.0, ge=0, description="same for S picks")
+
+    @model_validator(mode="after")
+    def _step_fits(self) -> "PickerRunSettings":
+        if self.step_s > self.window_s - max(self.edge_s, self.s_edge_s):
+            raise ValueError(f"step_s ({self.step_s}) must be <= window_s - max(edge_s, s_edge_s) "
+                             f"({self.window_s} - {max(self.edge_s, self.s_edge_s)})")
+        return self
+
+
+class HttpSettings(BaseModel):
+    """``[run.http]``: health, metrics and timeline endpoint (port 0: any free port)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = True
+    host: str = Field("127.0.0.1", min_length=1)
+    port: int = Field(8780, ge=0, le=65535)
+
+
+class BufferRunSettings(BaseModel):
+    """``[run.buffer]``: ring buffers of live data (:class:`tianshan.stream.buffers.BufferSet`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    capacity_s: float = Field(600.0, gt=0, description="seconds of data kept per channel (the magnitude "
+                              "stage reads its window from them when no archive is configured: keep >= 600)")
+    max_future_s: float = Field(60.0, gt=0, description="records ending this far ahead of the clock are dropped")
+    max_past_s: float | None = Field(None, gt=0, description="records ending this far behind the clock are "
+                                     "dropped (None: no limit, as for replays of old data)")
+    reorder_wait_s: float = Field(0.0, ge=0, description="seconds of data to wait at a gap for late packets")
+
+
+class RunSettings(BaseModel):
+    """``[run]``: the real-time daemon ``tianshan run`` (see :mod:`tianshan.runtime`).
+
+    The event store is the installation's (``database_url``, else SQLite in ``data_dir``);
+    the stations come from ``inventory`` (StationXML) or ``region`` (default: the top-level
+    ``region``); ``velocity_model`` (a velocity CSV) overrides the region's model.
+    Relative paths in the file are relative to the file's folder.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    role: tuple[str, ...] = Field(RUN_ROLES, description='"all" or a list/comma list of ' + ", ".join(RUN_ROLES))
+    region: str | None = Field(None, description='region folder or "demo"; None: the top-level region')
+    inventory: Path | None = Field(None, description="StationXML file of the network (instead of a region)")
+    velocity_model: Path | None = Field(None, description="velocity CSV overriding the region's model")
+    bus: str = Field("memory", description='"memory" (one process) or a NATS URL nats://host:port')
+    archive: Path | None = Field(None, description="SDS root written as data arrive (None: no archiving)")
+    state_dir: Path | None = Field(None, description="SeedLink resume state; None: <data_dir>/run/state")
+    log_format: Literal["json", "text"] = "json"
+    seedlink: tuple[SeedLinkSourceSettings, ...] = ()
+    mqtt: tuple[MqttSourceSettings, ...] = ()
+    picker: PickerRunSettings = Field(default_factory=PickerRunSettings)
+    events: dict[str, Any] = Field(default_factory=dict, description="event rule overrides (EventStage config)")
+    http: HttpSettings = Field(default_factory=HttpSettings)
+    buffer: BufferRunSettings = Field(default_factory=BufferRunSettings)
+    prime_s: float | None = Field(None, ge=0, description="seconds of archived data re-read at start "
+                                  "(None: picker window + step + 30 s)")
+    publish_packets: bool | None = Field(None, description="publish raw records on the bus (None: when the "
+                                         "bus is NATS, i.e. other processes may need them)")
+
+    @field_validator("role", mode="before")
+    @classmethod
+    def _roles(cls, value: Any) -> Any:
+        return split_roles(value)
+
+    @field_validator("events")
+    @classmethod
+    def _event_rules(cls, value: dict[str, Any]) -> dict[str, Any]:
+        from tianshan.stages.rules import EventRules
+
+        known = EventRules.__dataclass_fields__
+        unknown = sorted(set(value) - set(known))
+        if unknown:
+            raise ValueError(f"unknown event rule(s) {unknown} (known: {', '.join(known)})")
+        EventRules(**value)  # InputError (a ValueError) names the rule
+        return value
+
+    @field_validator("bus")
+    @classmethod
+    def _bus_url(cls, value: str) -> str:
+        value = value.strip()
+        if value in ("", "memory", "memory://"):
+            return "memory"
+        if not value.startswith(("nats://", "tls://")):
+            raise ValueError(f'bus must be "memory" or nats://host:port, got {value!r}')
+        return value
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower_format(cls, value: Any) -> Any:
+        return value.lower() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _one_network(self) -> "RunSettings":
+        if self.region is not None and self.inventory is not None:
+            raise ValueError("give region or inventory, not both")
+        return self
+
+    @property
+    def effective_prime_s(self) -> float:
+        """Seconds of archive re-read at start: ``prime_s``, else picker window + step + 30 s."""
+        if self.prime_s is not None:
+            return self.prime_s
+        return self.picker.window_s + self.picker.step_s + 30.0
+
+
 class Settings(BaseSettings):
     """All settings of a Tianshan installation.
 
@@ -86,6 +286,7 @@ class Settings(BaseSettings):
                         description='"demo" (built-in) or the path of a region profile folder')
     log_level: LogLevel = "INFO"
     simulation: SimulationSettings = Field(default_factory=SimulationSettings)
+    run: RunSettings = Field(default_factory=RunSettings)
 
     @classmethod
     def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
@@ -162,18 +363,34 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _model_at(loc: tuple) -> type[BaseModel] | None:
+    """The settings model found at ``loc`` (list indices and ``X | None`` unwrapped), or None."""
+    model: Any = Settings
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        fields = getattr(model, "model_fields", None)
+        if not fields or part not in fields:
+            return None
+        model = fields[part].annotation
+        while typing.get_origin(model) in (tuple, list, typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(model) if a is not type(None) and a is not Ellipsis]
+            model = args[0] if args else None
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
 def _input_error(err: ValidationError, source_of, line_of) -> InputError:
     """First pydantic error as an InputError naming the field and the value."""
     e = err.errors(include_url=False)[0]
-    loc = tuple(str(p) for p in e["loc"])
-    field = ".".join(loc) or None
+    field = ".".join(str(p) for p in e["loc"]) or None
+    loc = tuple(str(p) for p in e["loc"] if not isinstance(p, int))  # list indices: not file keys
     if e["type"] == "extra_forbidden":
-        model: Any = Settings
-        for part in loc[:-1]:
-            model = model.model_fields[part].annotation
-        msg = f"unknown setting {field!r} (known: {', '.join(model.model_fields)})"
+        model = _model_at(e["loc"][:-1])
+        known = f" (known: {', '.join(model.model_fields)})" if model is not None else ""
+        msg = f"unknown setting {field!r}{known}"
     else:
-        msg = f"{e['msg']}, got {e.get('input')!r}"
+        text = e["msg"].removeprefix("Value error, ")
+        msg = text if e["type"] == "value_error" else f"{text}, got {e.get('input')!r}"
     return InputError(msg, source_of(loc), line_of(loc), field)
 
 
@@ -183,6 +400,34 @@ def _validate(data: dict[str, Any]) -> Settings:
         return Settings(**data)
     finally:
         _EXPLICIT_ONLY.reset(token)
+
+
+def _nearest_line(text: str, loc: tuple[str, ...]) -> int | None:
+    """Line of ``loc`` in the file, else of the nearest enclosing table written there (a missing key)."""
+    for n in range(len(loc), 0, -1):
+        line = find_key_line(text, loc[:n])
+        if line is not None:
+            return line
+    return None
+
+
+#: Settings holding paths that, written in a file, are relative to the file's folder.
+_PATH_KEYS = (("data_dir",), ("region",), ("run", "region"), ("run", "inventory"), ("run", "velocity_model"),
+              ("run", "archive"), ("run", "state_dir"))
+
+
+def _file_relative(data: dict[str, Any], cfg: Path) -> None:
+    """Make the relative paths of :data:`_PATH_KEYS` in ``data`` (read from ``cfg``) absolute, in place."""
+    for keys in _PATH_KEYS:
+        holder: Any = data
+        for k in keys[:-1]:
+            holder = holder.get(k) if isinstance(holder, dict) else None
+        if not isinstance(holder, dict):
+            continue
+        value = holder.get(keys[-1])
+        if isinstance(value, str) and value and not (keys[-1] == "region" and value == DEMO_REGION):
+            p = Path(value).expanduser()
+            holder[keys[-1]] = str(p if p.is_absolute() else cfg.absolute().parent / p)
 
 
 def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
@@ -202,15 +447,11 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
             raise InputError(f"settings file {how} does not exist", str(cfg))
         file_data = read_toml(cfg)
         text = cfg.read_text(encoding="utf-8")
-        for key in ("data_dir", "region"):
-            value = file_data.get(key)
-            if isinstance(value, str) and value and not (key == "region" and value == DEMO_REGION):
-                p = Path(value).expanduser()
-                file_data[key] = str(p if p.is_absolute() else cfg.absolute().parent / p)
+        _file_relative(file_data, cfg)
         try:
             _validate(file_data)
         except ValidationError as err:
-            raise _input_error(err, lambda loc: str(cfg), lambda loc: find_key_line(text, loc)) from None
+            raise _input_error(err, lambda loc: str(cfg), lambda loc: _nearest_line(text, loc)) from None
     env_data, env_names = _env_values(env)
     try:
         return _validate(_merge(file_data, env_data))
