@@ -73,38 +73,74 @@ def sample_time(trace, index: float) -> datetime:
     return as_utc(t.datetime)
 
 
-#: A record spanning fewer quantisation steps than this is coarse (a quiet accelerometer at a
-#: few counts): its repeated values are resolution, not gap fill (see tianshan.qc.flat).
+#: A run of identical samples whose neighbourhood spans fewer quantisation steps than this is in
+#: coarse data (a quiet accelerometer at a few counts): a short run there is resolution, not gap
+#: fill (see tianshan.qc.flat).
 FLAT_MIN_RANGE_STEPS = 32
+#: Seconds of data either side of a run that judge it (:func:`flat_mask` ``context``).
+FLAT_CONTEXT_S = 2.0
+#: A run at least this long (s) is no data even in coarse data (:func:`flat_mask` ``coarse_run``).
+FLAT_COARSE_RUN_S = 2.0
 
 
-def flat_mask(data, min_run: int, min_range_steps: float = FLAT_MIN_RANGE_STEPS):
-    """Boolean mask of runs of at least ``min_run`` identical consecutive samples.
+def flat_mask(data, min_run: int, min_range_steps: float = FLAT_MIN_RANGE_STEPS, *,
+              context: int | None = None, coarse_run: int | None = None):
+    """Boolean mask of runs of at least ``min_run`` identical consecutive samples that are no data.
 
-    Dataloggers and archives often fill gaps with zeros or the last value; such
-    spans carry no signal and their edges look like onsets to a picker. In a
-    coarse record (range below ``min_range_steps`` quantisation steps, as QC
-    measures it) identical neighbours are resolution, so nothing is masked.
+    Dataloggers and archives often fill gaps with zeros or the last value; such spans carry no
+    signal and their edges look like onsets to a picker. But identical neighbours are also what
+    a digitiser records when the ground moves by less than its resolution (a quiet accelerometer
+    at a few counts; Widrow & Kollar 2008, *Quantization Noise*, ch. 4): there they are
+    resolution, and cutting the record at them would break it into pieces too short to pick.
+
+    Each run of at least ``min_run`` samples is judged on its own, by the data around it:
+
+    * the run together with ``context`` samples either side spans at least ``min_range_steps``
+      quantisation steps (:func:`tianshan.qc.base.range_steps` with the step
+      :func:`tianshan.qc.base.quantum` of ``data``): the signal there is resolved, a run of
+      identical values is gap fill or a stuck channel -> masked;
+    * otherwise the data are coarse: the run is masked only when it lasts at least
+      ``coarse_run`` samples (quantised ground noise changes by a step within a fraction of a
+      second; a value held for seconds is gap fill, a dead channel, or noise so far below one
+      step that the stretch shows nothing and only its one-step blips would look like onsets);
+    * a run spanning all of ``data`` (a constant record) is masked.
+
+    With ``context`` and ``coarse_run`` given (:func:`prepare_stream` passes
+    :data:`FLAT_CONTEXT_S` and :data:`FLAT_COARSE_RUN_S` in samples) the decision on a sample
+    depends only on the data within ``coarse_run + context`` samples of it, not on where the
+    array starts or ends: a 60 s window of a live stream and the whole day give the same mask
+    away from the window's edges (the quantum is the same when the steps are the digitiser's
+    counts). ``context=None`` judges every run by the whole array and ``coarse_run=None`` never
+    masks in coarse data (the rule before the streaming picker: a quiet 60 s window and the
+    whole record containing an event disagreed).
     """
     import numpy as np
 
-    from tianshan.qc.base import range_steps
+    from tianshan.qc.base import quantum
 
     x = np.asarray(data)
     mask = np.zeros(x.size, dtype=bool)
     if min_run < 2 or x.size < min_run:
         return mask
-    if 0 < range_steps(x) < min_range_steps:
-        return mask
     same = np.concatenate([[False], x[1:] == x[:-1]])
     # Run starts: a sample equal to its predecessor whose predecessor is not in a run.
     edges = np.diff(np.concatenate([[0], same.astype(np.int8), [0]]))
-    starts = np.nonzero(edges == 1)[0]
+    starts = np.nonzero(edges == 1)[0] - 1   # the run is x[a:b]
     ends = np.nonzero(edges == -1)[0]
-    for a, b in zip(starts, ends):
-        # same[a:b] are equal to their predecessor: the run is x[a-1:b].
-        if b - (a - 1) >= min_run:
-            mask[a - 1:b] = True
+    long = ends - starts >= min_run
+    starts, ends = starts[long], ends[long]
+    if not starts.size:
+        return mask
+    q = quantum(x)
+    for a, b in zip(starts.tolist(), ends.tolist()):
+        if (a == 0 and b == x.size) or (coarse_run is not None and b - a >= coarse_run):
+            mask[a:b] = True
+            continue
+        if not q > 0:
+            continue
+        near = x if context is None else x[max(0, a - context):b + context]
+        if (np.nanmax(near) - np.nanmin(near)) / q >= min_range_steps:
+            mask[a:b] = True
     return mask
 
 
@@ -114,7 +150,9 @@ def prepare_stream(stream, min_length_s: float = 0.0, flat_run_s: float = 0.5) -
     Per channel (``NET.STA.LOC.CHA``): traces whose sample rate differs from the
     channel's dominant rate (most samples) are dropped (``mixed_sample_rate``);
     traces are cut at non-finite samples and at runs of identical samples longer
-    than ``flat_run_s`` (gap fill or a dead channel; ``flat_span``; 0 disables);
+    than ``flat_run_s`` that are no data (gap fill, a dead channel, a stretch below
+    one count, judged on the data around each run: :func:`flat_mask`, so a window
+    of a record is cut where the whole record is; ``flat_span``; 0 disables);
     overlaps are merged (ObsPy
     ``Stream.merge(method=1)``: the later trace wins where the data disagree);
     gaps split the channel into separate contiguous traces. Traces shorter than
@@ -155,7 +193,8 @@ def prepare_stream(stream, min_length_s: float = 0.0, flat_run_s: float = 0.5) -
             if bad.any():
                 counts["nonfinite_samples"] += int(bad.sum())
             if flat_run_s > 0:
-                flat = flat_mask(tr.data, int(round(flat_run_s * rate)))
+                flat = flat_mask(tr.data, int(round(flat_run_s * rate)), context=int(round(FLAT_CONTEXT_S * rate)),
+                                 coarse_run=max(2, int(round(FLAT_COARSE_RUN_S * rate))))
                 if flat.any():
                     counts["flat_span"] += 1
                     bad |= flat
