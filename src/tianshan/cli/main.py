@@ -29,6 +29,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "seedlink": ("tianshan.cli.seedlink", "SeedLink 3 server: replay an SDS archive or scenario in real time or faster."),
     "locate": ("tianshan.cli.locate", "Locate events from a NonLinLoc phase file (probabilistic, layered 1-D model)."),
     "run": ("tianshan.cli.run", "Real-time daemon: SeedLink/MQTT ingest, picking, events, products."),
+    "alerts": ("tianshan.cli.alerts", "Earthquake early-warning messages: serve (WebSocket/MQTT/webhooks), publish, listen."),
+    "etas": ("tianshan.cli.etas", "Space-time ETAS model: maximum-likelihood fit with stochastic declustering (R ETAS)."),
 }
 
 #: Exit status for user errors (bad input, unusable files), as click uses for usage errors.

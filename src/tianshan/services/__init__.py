@@ -1,0 +1,1 @@
+"""Long-running network services (alert distribution)."""
