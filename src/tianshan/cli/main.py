@@ -31,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("tianshan.cli.run", "Real-time daemon: SeedLink/MQTT ingest, picking, events, products."),
     "alerts": ("tianshan.cli.alerts", "Earthquake early-warning messages: serve (WebSocket/MQTT/webhooks), publish, listen."),
     "etas": ("tianshan.cli.etas", "Space-time ETAS model: maximum-likelihood fit with stochastic declustering (R ETAS)."),
+    "precursor": ("tianshan.cli.precursor", "Precursor series: ANA/ONA anomaly extraction (S-transform), R-score/Molchan efficacy."),
 }
 
 #: Exit status for user errors (bad input, unusable files), as click uses for usage errors.
