@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "alerts": ("tianshan.cli.alerts", "Earthquake early-warning messages: serve (WebSocket/MQTT/webhooks), publish, listen."),
     "etas": ("tianshan.cli.etas", "Space-time ETAS model: maximum-likelihood fit with stochastic declustering (R ETAS)."),
     "precursor": ("tianshan.cli.precursor", "Precursor series: ANA/ONA anomaly extraction (S-transform), R-score/Molchan efficacy."),
+    "seismicity": ("tianshan.cli.seismicity", "Seismicity statistics: Mc and b-value, declustering, sequence types, foreshock traffic light."),
 }
 
 #: Exit status for user errors (bad input, unusable files), as click uses for usage errors.
