@@ -533,3 +533,122 @@ def test_wildcard_request_resumes_by_time(tmp_path):
     got, second = run(main())
     assert_exact(truth, got, len(packets))
     assert second.metrics()["reconnects"] == 0
+
+
+# --------------------------------------------------------------------------- END (all requested data sent)
+
+def _finished_replay_server(tmp_path, packets):
+    """A SeedLinkServer whose SDS replay is already complete (every ring finished)."""
+    from tianshan.stream.archive import LiveArchive
+
+    root = tmp_path / "sds"
+    archive = LiveArchive(root)
+    for _, rec in packets:
+        archive.write(rec)
+    archive.close()
+
+    async def start():
+        srv = await _server().start()
+        srv.replay_sds(root, speed=float("inf"))
+        await asyncio.wait_for(srv.replay_done.wait(), 10)
+        return srv
+
+    return start
+
+
+def test_end_after_time_request_stops_when_configured(tmp_path, caplog):
+    """A TIME request to a finished replay gets its data, then END and a close: not an error."""
+    truth, packets = make_data(seed=11, seconds=20)
+    start = _finished_replay_server(tmp_path, packets)
+
+    async def main():
+        srv = await start()
+        cb = Collector()
+        src = SeedLinkSource("127.0.0.1", srv.port, ["XJ_*:HH?"], on_record=cb, begin_time=T0,
+                             backoff=(0.01, 0.05), stop_on_end=True, state_file=tmp_path / "st.json")
+        await asyncio.wait_for(src.run(), 10)  # returns by itself on END
+        await srv.close()
+        return cb.got, src
+
+    with caplog.at_level("INFO", logger="tianshan.stream.seedlink_client"):
+        got, src = run(main())
+    assert_exact(truth, got, len(packets))
+    m = src.metrics()
+    assert m["end_of_data"] == 1 and m["reconnects"] == 0 and src.delays == []
+    assert not [r for r in caplog.records if r.levelname == "WARNING"], [r.getMessage() for r in caplog.records]
+    assert any("END" in r.getMessage() and "stopping" in r.getMessage() for r in caplog.records)
+    saved = json.loads((tmp_path / "st.json").read_text())
+    assert len(saved["streams"]) == len(truth)  # state saved on the way out
+
+
+def test_end_is_counted_and_asked_again_at_the_backoff_cap(tmp_path, caplog):
+    """Without stop_on_end the client asks again after the back-off cap, gets END again (its
+    TIME resume point is past the data), never a record twice, no warning, no 'reconnect'."""
+    from prometheus_client import CollectorRegistry
+
+    truth, packets = make_data(seed=12, seconds=20)
+    start = _finished_replay_server(tmp_path, packets)
+    reg = CollectorRegistry()
+    base, cap = 0.01, 0.08
+
+    async def main():
+        srv = await start()
+        cb = Collector()
+        src = SeedLinkSource("127.0.0.1", srv.port, ["XJ_*:HH?"], on_record=cb, begin_time=T0,
+                             backoff=(base, cap), rng=random.Random(5), registry=reg)
+        task = asyncio.create_task(src.run())
+        await wait_until(lambda: src.end_of_data >= 3, what="three END answers")
+        src.stop()
+        await task
+        await srv.close()
+        return cb.got, src, srv
+
+    with caplog.at_level("INFO", logger="tianshan.stream.seedlink_client"):
+        got, src, srv = run(main())
+    assert_exact(truth, got, len(packets))
+    assert src.reconnects == 0 and src.end_of_data >= 3
+    assert len(src.delays) >= 3 and all(cap / 2 <= d <= cap for d in src.delays)  # at the cap, not from base
+    assert srv.stats.connections == src.end_of_data or srv.stats.connections == src.end_of_data + 1
+    assert not [r for r in caplog.records if r.levelname == "WARNING"], [r.getMessage() for r in caplog.records]
+    assert reg.get_sample_value("tianshan_seedlink_end_of_data_total", {"server": src.server}) == src.end_of_data
+    assert reg.get_sample_value("tianshan_seedlink_reconnects_total", {"server": src.server}) == 0
+
+
+def test_end_from_fetch_window_of_fake_server_is_not_a_lost_framing():
+    """END written where a packet header would be (then a close) ends the transfer cleanly."""
+    from tianshan.stream.seedlink_proto import END
+
+    _, packets = make_data(seed=13, seconds=5)
+
+    async def handle(reader, writer):
+        while True:
+            line = (await reader.readline()).decode().strip()
+            if not line:
+                return
+            verb = line.split()[0]
+            if verb == "HELLO":
+                writer.write(b"SeedLink v3.1 (fake) :: SLPROTO:3.1\r\nTest\r\n")
+            elif verb in ("STATION", "SELECT", "DATA", "TIME", "FETCH"):
+                writer.write(b"OK\r\n")
+            elif verb == "END":
+                break
+        for i, (_, rec) in enumerate(packets[:10]):
+            writer.write(b"SL%06X" % i + rec)
+        writer.write(END)
+        await writer.drain()
+        writer.close()
+
+    async def main():
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        cb = Collector()
+        src = source(port, cb, stop_on_end=True)
+        await asyncio.wait_for(src.run(), 10)
+        server.close()
+        await server.wait_closed()
+        return cb.got, src
+
+    got, src = run(main())
+    assert len(got) == 10
+    assert src.end_of_data == 1 and src.bad_packets == 0 and src.reconnects == 0
+

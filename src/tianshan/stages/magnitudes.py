@@ -32,8 +32,11 @@ What is stored and published
 ----------------------------
 A network magnitude is stored (``store.add_magnitude``, a new version of its type) when it is
 the first of its type for the event, when its value moved by at least ``min_change`` (0.05)
-or its station count changed since the last one stored of its type, or when it becomes the
-preferred one while the stored preferred magnitude is of another type. It is stored as
+-- by any amount in the final computation, so that an event's final magnitude does not
+depend on which earlier versions happened to be measured (the same replay gives the same
+catalogue in one process or several) -- or its station count changed since the last one
+stored of its type, or when it becomes the preferred one while the stored preferred
+magnitude is of another type. It is stored as
 preferred when it is the computation's preferred magnitude (Mw >= 4 from 2 stations, else
 ML...: the rule of ``compute_magnitudes``). The amplitudes its station magnitudes refer to
 are linked to the event first (``store.update_event(event_id, amplitudes=...)``). The last
@@ -436,7 +439,7 @@ class MagnitudeStage:
             ids, t0, t1 = event_window(event, self.network.stations)
             stream = await self._from_source(self.source.window, ids, t0, t1)
             if len(stream):
-                out = await asyncio.to_thread(self._compute_and_store, t, event, stream, t1)
+                out = await asyncio.to_thread(self._compute_and_store, t, event, stream, t1, final)
                 self.counters.computations += 1
             else:
                 self.counters.no_data += 1
@@ -465,7 +468,7 @@ class MagnitudeStage:
 
     # ------------------------------------------------------------------ computation (worker thread)
 
-    def _compute_and_store(self, t: _Tracked, event: Event, stream, t1: datetime) -> _Outcome:
+    def _compute_and_store(self, t: _Tracked, event: Event, stream, t1: datetime, final: bool = False) -> _Outcome:
         from tianshan.events.magnitude import compute_magnitudes
 
         ends = [tr.stats.endtime.datetime.replace(tzinfo=timezone.utc) for tr in stream]
@@ -473,7 +476,7 @@ class MagnitudeStage:
         res = compute_magnitudes(event.preferred_origin, event.picks, stream, self.network.inventory,
                                  self.network.stations, self.config)
         try:
-            stored = self._store(event.id, t, res)
+            stored = self._store(event.id, t, res, final)
         except Exception as err:  # noqa: BLE001 - store down, lock timeout...: retried
             log.warning("magnitude stage: event %s: storing magnitudes failed: %s", event.id, err)
             raise _StoreFailed(str(err)) from err
@@ -496,7 +499,7 @@ class MagnitudeStage:
             t.preferred_type = stored.preferred_magnitude.type
         t.first_done = bool(stored.magnitudes)
 
-    def _store(self, eid: str, t: _Tracked, res) -> list:
+    def _store(self, eid: str, t: _Tracked, res, final: bool = False) -> list:
         if t.last_stored is None:
             self._seed(eid, t)
         pref_id = None if res.preferred is None else res.preferred.id
@@ -504,7 +507,8 @@ class MagnitudeStage:
         for m in res.magnitudes:
             last = t.last_stored.get(m.type)
             is_pref = m.id == pref_id
-            changed = (last is None or abs(m.value - last.value) >= self.min_change
+            moved = None if last is None else abs(m.value - last.value)
+            changed = (last is None or (moved > 0.0 if final else moved >= self.min_change)
                        or m.station_count != last.station_count)
             if changed or (is_pref and t.preferred_type != m.type):
                 todo.append((m, is_pref))

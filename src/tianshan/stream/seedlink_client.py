@@ -38,6 +38,14 @@ Guarantees
   Architecture Blog, "Exponential Backoff And Jitter"): the n-th consecutive
   failed attempt waits ``d/2 + U(0, d/2)`` with ``d = min(cap, base * 2**n)``,
   so delays stay in ``[base/2, cap]``. A connection that delivered data resets n.
+* **END**: a server that has sent all the data a request asked for (a ``TIME`` window or a
+  ``FETCH``, or a ``TIME`` request after a finished replay) sends ``END`` instead of the next
+  packet header and closes the connection (SeedLink 3: "END" after the last packet of a
+  dial-up/window transfer; libslink and ObsPy's client end the collection on it). This is
+  not an error: it is counted (``end_of_data``), logged at INFO, and the client either
+  stops (``stop_on_end=True``: :meth:`run` returns, the state saved) or waits the back-off
+  *cap* (``d/2 + U(0, d/2)`` with ``d = cap``) before asking again, so a finished source is
+  polled slowly instead of reconnected in a loop; the failure back-off count is untouched.
 * **Bad input** is counted and skipped: packets whose miniSEED header does not
   parse, records of stations that were not requested. A packet header that is
   not ``SL``/``SLINFO`` means the byte stream lost its framing: it is counted
@@ -47,10 +55,10 @@ Metrics (per stream ``NET.STA.LOC.CHA``): packets, samples, gaps, overlaps,
 duplicates, latency (wall clock now - time of the last sample of the last
 record, s), completeness (received samples / expected samples over the last
 ``window_s`` of data time; see :meth:`SeedLinkSource.metrics`); per source:
-connected, reconnects, bad packets, unknown-station packets. :meth:`metrics`
-returns them as a dict; with ``registry=`` (a
-``prometheus_client.CollectorRegistry``) they are also exported as
-Prometheus gauges and counters, read at scrape time.
+connected, reconnects, end of data (``END`` answers), bad packets,
+unknown-station packets. :meth:`metrics` returns them as a dict; with
+``registry=`` (a ``prometheus_client.CollectorRegistry``) they are also
+exported as Prometheus gauges and counters, read at scrape time.
 
 The callback ``on_record(record: bytes, stream_id: StreamID, seq: int)`` may
 be a plain function or a coroutine function; it is awaited before the next
@@ -78,7 +86,7 @@ from tianshan.core.errors import InputError
 from tianshan.core.ids import StreamID
 from tianshan.io.atomic import atomic_write_text
 from tianshan.stream.mseed_header import RecordError, RecordHeader, parse_record_header
-from tianshan.stream.seedlink_proto import ERROR, HEADER_BYTES, OK, RECORD_BYTES, SEQ_MODULO
+from tianshan.stream.seedlink_proto import END, ERROR, HEADER_BYTES, OK, RECORD_BYTES, SEQ_MODULO
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +99,10 @@ OnRecord = Callable[[bytes, StreamID, int], "Awaitable[None] | None"]
 
 class SeedLinkProtocolError(ConnectionError):
     """The server answered something the SeedLink 3 protocol does not allow."""
+
+
+class _EndOfData(Exception):
+    """The server sent ``END``: every packet the request asked for was sent (not an error)."""
 
 
 # --------------------------------------------------------------------------- selectors
@@ -238,6 +250,8 @@ class _PromCollector:
             ("connected", GaugeMetricFamily, "tianshan_seedlink_connected", "1 while streaming"),
             ("reconnects", CounterMetricFamily, "tianshan_seedlink_reconnects",
              "connections lost or failed, followed by a new attempt"),
+            ("end_of_data", CounterMetricFamily, "tianshan_seedlink_end_of_data",
+             "END answers: the server had sent all the requested data"),
             ("bad_packets", CounterMetricFamily, "tianshan_seedlink_bad_packets",
              "packets dropped: undecodable header or lost framing"),
             ("unknown_station_packets", CounterMetricFamily, "tianshan_seedlink_unknown_packets",
@@ -287,6 +301,9 @@ class SeedLinkSource:
         rounded down) to the resuming ``DATA seq`` command, so that a server
         that no longer knows the sequence number (restarted, renumbered) can
         resume by time; records received twice are dropped by time.
+    stop_on_end:
+        When the server answers ``END`` (all requested data sent): stop (True) instead of
+        asking again after the back-off cap (False, default; a live server gets new data).
     rng:
         ``random.Random`` for the back-off jitter (seed it in tests).
     clock:
@@ -297,7 +314,7 @@ class SeedLinkSource:
                  state_file: str | Path | None = None, backoff: tuple[float, float] = (1.0, 60.0),
                  connect_timeout_s: float = 10.0, idle_timeout_s: float = 120.0,
                  window_s: float = 60.0, registry=None, state_flush_s: float = 1.0,
-                 begin_time=None, resume_time: bool = True,
+                 begin_time=None, resume_time: bool = True, stop_on_end: bool = False,
                  rng: random.Random | None = None, clock: Callable[[], float] = time.time) -> None:
         self.host, self.port = host, int(port)
         self.requests = parse_selectors(selectors)
@@ -316,11 +333,13 @@ class SeedLinkSource:
 
             self.begin_ns = int(as_utc(begin_time, "begin_time").timestamp()) * _NS
         self.resume_time = bool(resume_time)
+        self.stop_on_end = bool(stop_on_end)
         self._rng = rng or random.Random()
         self._clock = clock
         self._seq: dict[str, int] = {}          # NET_STA -> last sequence number received
         self._streams: dict[str, _StreamState] = {}
         self.reconnects = 0
+        self.end_of_data = 0
         self.bad_packets = 0
         self.unknown_station_packets = 0
         self.connected = False
@@ -391,7 +410,7 @@ class SeedLinkSource:
         this connection by any stream, or since the stream's first record when
         that is later; a record still being filled at the station counts as
         missing, so live values just below 1 are normal). Source level:
-        ``server``, ``connected``, ``reconnects``, ``bad_packets``,
+        ``server``, ``connected``, ``reconnects``, ``end_of_data``, ``bad_packets``,
         ``unknown_station_packets``.
         """
         now = self._clock()
@@ -409,8 +428,8 @@ class SeedLinkSource:
                             "overlaps": s.overlaps, "duplicates": s.duplicates,
                             "last_end": s.last_end_ns, "latency_s": latency, "completeness": comp}
         return {"server": self.server, "connected": int(self.connected), "reconnects": self.reconnects,
-                "bad_packets": self.bad_packets, "unknown_station_packets": self.unknown_station_packets,
-                "streams": streams}
+                "end_of_data": self.end_of_data, "bad_packets": self.bad_packets,
+                "unknown_station_packets": self.unknown_station_packets, "streams": streams}
 
     # ------------------------------------------------------------------ running
     def stop(self) -> None:
@@ -423,12 +442,16 @@ class SeedLinkSource:
             self._writer.close()
 
     async def run(self) -> None:
-        """Connect, stream, and reconnect with back-off until :meth:`stop` is called."""
+        """Connect, stream, and reconnect with back-off until :meth:`stop` is called (or, with
+        ``stop_on_end``, until the server answers ``END``)."""
         attempt = 0
         try:
             while not self._stop.is_set():
+                ended = False
                 try:
                     await self._session()
+                except _EndOfData:
+                    ended = True
                 except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError,
                         SeedLinkProtocolError) as err:
                     if not self._stop.is_set():
@@ -442,12 +465,22 @@ class SeedLinkSource:
                     break
                 if self._session_delivered:
                     attempt = 0
-                self.reconnects += 1
-                delay = backoff_delay(attempt, *self.backoff, rng=self._rng)
-                attempt += 1
+                if ended:
+                    self.end_of_data += 1
+                    if self.stop_on_end:
+                        log.info("seedlink %s: END, all requested data received (%d records in the last "
+                                 "connection); stopping", self.server, self._session_delivered)
+                        break
+                    delay = backoff_delay(1 << 30, *self.backoff, rng=self._rng)  # at the cap
+                    log.info("seedlink %s: END, all requested data received (%d records in the last "
+                             "connection); asking again in %.1f s", self.server, self._session_delivered, delay)
+                else:
+                    self.reconnects += 1
+                    delay = backoff_delay(attempt, *self.backoff, rng=self._rng)
+                    attempt += 1
+                    log.info("seedlink %s: reconnecting in %.1f s (%d records in the last connection)",
+                             self.server, delay, self._session_delivered)
                 self.delays.append(delay)
-                log.info("seedlink %s: reconnecting in %.1f s (%d records in the last connection)",
-                         self.server, delay, self._session_delivered)
                 try:
                     await asyncio.wait_for(self._stop.wait(), delay)
                 except asyncio.TimeoutError:
@@ -483,7 +516,14 @@ class SeedLinkSource:
             await writer.drain()
             self.connected = True
             while not self._stop.is_set():
-                head = await asyncio.wait_for(reader.readexactly(HEADER_BYTES), self.idle_timeout_s)
+                try:
+                    head = await asyncio.wait_for(reader.readexactly(HEADER_BYTES), self.idle_timeout_s)
+                except asyncio.IncompleteReadError as err:
+                    if err.partial.startswith(END):  # "END" then the server closed: all data sent
+                        raise _EndOfData() from None
+                    raise
+                if head.startswith(END):  # END and more bytes before the close
+                    raise _EndOfData()
                 if head[:6] == b"SLINFO":
                     await asyncio.wait_for(reader.readexactly(RECORD_BYTES), self.idle_timeout_s)
                     continue
