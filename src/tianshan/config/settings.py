@@ -117,6 +117,7 @@ class SeedLinkSourceSettings(BaseModel):
     port: int = Field(18000, ge=1, le=65535)
     selectors: tuple[str, ...] = Field(min_length=1, description='station selectors, e.g. ["XJ_LTA:HH?", "XJ_*"]')
     begin_time: datetime | None = Field(None, description="without resume state: request data from this time (UTC)")
+    stop_on_end: bool = Field(False, description="stop this source when the server answers END (a finished replay)")
 
     @field_validator("selectors", mode="before")
     @classmethod

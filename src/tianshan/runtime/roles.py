@@ -109,7 +109,7 @@ class AcquisitionRole:
         state = self.config.seedlink_state_file(spec)
         state.parent.mkdir(parents=True, exist_ok=True)
         kwargs = dict(on_record=self.handle_record, state_file=state, registry=self.registry,
-                      begin_time=spec.begin_time)
+                      begin_time=spec.begin_time, stop_on_end=spec.stop_on_end)
         try:
             return SeedLinkSource(spec.host, spec.port, list(spec.selectors), **kwargs)
         except InputError as err:  # unreadable state file: keep it for inspection, start without it
