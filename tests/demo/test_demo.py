@@ -22,7 +22,7 @@ def test_demo_end_to_end(demo_run, capsys):
     captured = capsys.readouterr()
     assert code == 0, captured.err
     summary = json.loads(captured.out)
-    assert list(summary) == ["region", "simulate", "store", "catalog", "report"]
+    assert list(summary) == ["region", "simulate", "store", "catalog", "realtime", "report"]
     assert summary["region"]["stations"] == 70
     # 70 stations x (HH + HN) x 3 components, every channel written
     assert summary["simulate"]["channels"] == 420
@@ -70,7 +70,20 @@ def test_demo_end_to_end(demo_run, capsys):
     assert abs(auto[0].preferred_magnitude.value - 6.5) < 0.6
     assert len(auto[0].origins) >= 2  # association origin, then the located one
 
+    # the real-time replay (SeedLink -> tianshan run) found the same event, in its own store
+    rt = summary["realtime"]
+    assert rt["speed"] == 10.0 and rt["events"] == 1 and rt["picker_jobs_dropped"] == 0
+    assert rt["store"] == str(out / "realtime.sqlite")
+    assert list(rt["timeline"])[:4] == ["origin_time", "first_pick", "locatable_pick", "first_origin"]
+    assert list(rt["timeline"])[-1] == "final" and "first_magnitude" in rt["timeline"]
+    assert rt["final"]["epicentre_error_km"] < 5.0 and abs(rt["final"]["time_error_s"]) < 1.0
+    assert rt["vs_catalog"]["epicentre_km"] < 5.0 and abs(rt["vs_catalog"]["time_s"]) < 1.0
+    with EventStore.open(f"sqlite:///{out / 'realtime.sqlite'}") as store:
+        (rt_event,) = store.events()
+        assert rt_event.id == rt["event_id"] and [e.step for e in store.timeline(rt_event.id)][-1] == "final"
+
     page = (out / "index.html").read_text(encoding="utf-8")
+    assert "实时处理时间线 / Real-time timeline" in page and "Real-time vs batch catalog vs true source" in page
     assert "中国地震台网自动测定" in page and "CENC automatic determination" in page
     assert "轮台" in page and "Luntai" in page
     assert page.count("<tr><td class=l>TS.") == 70

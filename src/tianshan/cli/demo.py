@@ -21,10 +21,17 @@ import click
               help="Record length in seconds [default: settings].")
 @click.option("--faults/--no-faults", default=False, show_default=True,
               help="Add data faults (gaps, spikes, clipping, time tears, dead channels).")
+@click.option("--realtime/--no-realtime", default=True, show_default=True,
+              help="Replay the scenario through the SeedLink server into `tianshan run` (own store "
+                   "realtime.sqlite in the output folder) and show its timeline.")
+@click.option("--realtime-speed", type=click.FloatRange(min=1.0, max=1000.0), default=10.0, show_default=True,
+              help="Replay speed of the real-time run (x real time).")
 @click.option("--json", "as_json", is_flag=True, help="Print the stage summary as JSON.")
 def command(out_dir: Path, data_dir: Path | None, database_url: str | None, config_path: Path | None,
-            seed: int | None, duration_s: float | None, faults: bool, as_json: bool) -> None:
-    """Simulate an Mw 6.5 earthquake near Luntai (Bayingolin) on the demo stations, store it, write a report."""
+            seed: int | None, duration_s: float | None, faults: bool, realtime: bool, realtime_speed: float,
+            as_json: bool) -> None:
+    """Simulate an Mw 6.5 earthquake near Luntai (Bayingolin) on the demo stations, catalog it in batch
+    and in real time (SeedLink replay into `tianshan run`), and write a report."""
     from rich.console import Console
 
     from tianshan.config.settings import load_settings
@@ -38,7 +45,7 @@ def command(out_dir: Path, data_dir: Path | None, database_url: str | None, conf
                         duration_s=settings.simulation.duration_s if duration_s is None else duration_s,
                         faults=faults)
     console = Console(stderr=True, quiet=as_json)
-    stages = default_stages()
+    stages = default_stages(realtime_speed if realtime else None)
 
     with console.status("starting") as status:
         def on_stage(i, stage, record):

@@ -40,12 +40,24 @@ class PlaceMark:
 
 
 @dataclass(frozen=True)
+class Table:
+    """A plain table of text cells: ``header`` names the columns; ``left`` lists the column
+    indexes aligned left (text), the others align right (numbers)."""
+
+    header: Sequence[str]
+    rows: Sequence[Sequence[str]]
+    caption: str = ""
+    left: Sequence[int] = (0,)
+
+
+@dataclass(frozen=True)
 class Section:
-    """A titled block of (label, value) rows and paragraphs, added by later stages."""
+    """A titled block of (label, value) rows, paragraphs and tables, added by later stages."""
 
     title: str
     rows: Sequence[tuple[str, str]] = ()
     paragraphs: Sequence[str] = ()
+    tables: Sequence[Table] = ()
 
 
 @dataclass(frozen=True)
@@ -169,11 +181,27 @@ h1{font-size:1.5em;margin-bottom:0}h2{font-size:1.15em;border-bottom:1px solid #
 .sub{color:#666;margin-top:4px}table{border-collapse:collapse;font-size:0.85em;width:100%}
 td,th{border:1px solid #ddd;padding:3px 6px;text-align:right}th{background:#f3f3f3}
 td.l,th.l{text-align:left}.facts td{text-align:left}.note{color:#7a5b00;background:#fff7de;padding:6px 10px}
+table.data{margin:0.8em 0}caption{text-align:left;font-weight:600;padding:4px 0}
 """
 
 
 def _fmt(v: float | None, spec: str) -> str:
     return "–" if v is None else format(v, spec)
+
+
+def table_html(table: Table) -> str:
+    """One :class:`Table` as HTML (cells escaped)."""
+    e = html.escape
+    left = set(table.left)
+
+    def cls(i: int) -> str:
+        return " class=l" if i in left else ""
+
+    head = "".join(f"<th{cls(i)}>{e(h)}</th>" for i, h in enumerate(table.header))
+    body = "".join("<tr>" + "".join(f"<td{cls(i)}>{e(str(c))}</td>" for i, c in enumerate(row)) + "</tr>"
+                   for row in table.rows)
+    caption = f"<caption>{e(table.caption)}</caption>" if table.caption else ""
+    return f'<table class="data">{caption}<tr>{head}</tr>{body}</table>'
 
 
 def write_index_html(path: Path, data: ReportData, waveform_png: str | None = None) -> Path:
@@ -198,6 +226,7 @@ def write_index_html(path: Path, data: ReportData, waveform_png: str | None = No
         + (f'<table class="facts">{"".join(f"<tr><th class=l>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in sec.rows)}'
            f'</table>' if sec.rows else "")
         + "".join(f"<p>{e(par)}</p>" for par in sec.paragraphs)
+        + "".join(table_html(t) for t in sec.tables)
         for sec in data.sections)
     wave = (f'<h2>波形 Waveforms</h2><img src="{e(waveform_png)}" alt="waveforms of the nearest stations" '
             f'style="max-width:100%">') if waveform_png else ""

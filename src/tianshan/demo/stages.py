@@ -1,10 +1,12 @@
-"""The demo's stages: region -> simulate -> store -> report.
+"""The demo's stages: region -> simulate -> store -> catalog -> realtime -> report.
 
 The scenario: an Mw 6.5 earthquake at 12 km depth under the South Tian Shan
 front north of Luntai (轮台, Bayingolin), recorded by the built-in demo
-region's simulated stations. Later capabilities (picking, location, early
-warning, intensity, losses...) add their stages between ``store`` and
-``report``.
+region's simulated stations. ``catalog`` runs the batch cataloging chain on the
+simulated archive; ``realtime`` replays the same archive through the SeedLink
+server into the real-time daemon (:mod:`tianshan.demo.realtime`, its own store
+``realtime.sqlite``). Later capabilities (early warning, intensity, losses...)
+add their stages before ``report``.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from tianshan.demo.pipeline import DemoConfig, StageRecord
+from tianshan.demo.realtime import DEFAULT_IDLE_S, DEFAULT_SPEED
 
 #: The demo earthquake (a scenario, not a real event): 41.95N 84.30E, ~20 km
 #: north of Luntai's county seat, on the thrust front of the South Tian Shan.
@@ -181,11 +184,54 @@ def catalog_sections(catalog: CatalogResult | None, source) -> list:
 
 
 @dataclass(frozen=True)
+class RealtimeStage:
+    """The scenario replayed through the SeedLink server into ``tianshan run`` (:mod:`tianshan.demo.realtime`).
+
+    ``speed``: replay speed (x real time); ``idle_s``: seconds without packets after the end of
+    the replay that end the run. The real-time run gets its own store, ``<out>/realtime.sqlite``.
+
+    Channels: the daemon asks the server for the high-gain seismometer channels (SeedLink
+    selector ``?H?``: HHZ/HHN/HHE of the demo stations), not the co-located accelerometers
+    (``HN?``). Every demo station has both; the picker treats them as separate sensors, so
+    streaming both doubles the picking work (at 10x, 140 sensors overran the picker's queue on a
+    loaded 2-core machine and windows were dropped) without adding a station to the location.
+    """
+
+    speed: float = DEFAULT_SPEED
+    idle_s: float = DEFAULT_IDLE_S
+    channels: str = "?H?"
+    name: str = "realtime"
+    title: str = "实时回放 Real-time replay (SeedLink -> tianshan run)"
+
+    def run(self, config: DemoConfig, done: Mapping[str, StageRecord]):
+        from tianshan.demo.realtime import realtime_figures, run_realtime
+
+        result, paths = done["simulate"].result
+        velocity = Path(done["region"].summary["folder"]) / "velocity.csv" if "region" in done else None
+        selectors = tuple(f"{net}_*:{self.channels}" for net in sorted({st.network for st in result.stations}))
+        rt = run_realtime(paths.sds_root, config.out_dir, inventory=paths.stationxml, begin=result.start,
+                          velocity_model=velocity if velocity is not None and velocity.is_file() else None,
+                          speed=self.speed, idle_s=self.idle_s, selectors=selectors)
+        return rt, realtime_figures(rt, result.source, _catalog_event(done, result.source))
+
+
+def _catalog_event(done: Mapping[str, StageRecord], source):
+    """The batch catalog's event nearest the true origin time (None without a catalog stage or event)."""
+    if "catalog" not in done or not done["catalog"].result.events:
+        return None
+    located = [e for e in done["catalog"].result.events if e.preferred_origin is not None]
+    if not located:
+        return None
+    return min(located, key=lambda e: abs((e.preferred_origin.time - source.origin_time).total_seconds()))
+
+
+@dataclass(frozen=True)
 class ReportStage:
     name: str = "report"
     title: str = "报告 Report (index.html)"
 
     def run(self, config: DemoConfig, done: Mapping[str, StageRecord]):
+        from tianshan.demo.realtime import realtime_sections
         from tianshan.demo.report import PlaceMark, ReportData, StationRow, write_index_html, write_waveform_png
 
         profile = done["region"].result
@@ -209,6 +255,15 @@ class ReportStage:
             (paths.quakeml, "true event as QuakeML 真实事件"),
             (paths.arrivals_csv, "true arrivals and peak motions (CSV) 理论到时与峰值"),
             (out / "region", "region profile folder 区域配置"))]
+        rt = done["realtime"].result if "realtime" in done else None
+        if rt is not None:
+            files += [(str(Path(p).relative_to(out)), d) for p, d in (
+                (rt.store_file, "event store of the real-time run (SQLite) 实时事件库"),
+                (rt.config_file, "tianshan run settings of the real-time run 实时运行配置"),
+                (rt.folder / "archive", "live archive written by tianshan run 实时归档"),
+                (rt.folder / "products", "real-time reports 实时产品"),
+                (rt.folder / "run.log", "structured log of the real-time run (JSON lines) 运行日志"))
+                if Path(p).exists()]
         stages = [(r.name, r.title, r.seconds) for r in done.values()]
         near = min(result.truth, key=lambda t: t.epicentral_distance_m)
         data = ReportData(
@@ -222,7 +277,7 @@ class ReportStage:
                    ("最近台站 Nearest station", f"{near.station_id} {near.epicentral_distance_m / 1000:.1f} km, "
                                               f"PGA {near.pga_m_s2:.3g} m/s²"),
                    ("随机种子 Seed", str(config.seed))],
-            sections=catalog_sections(catalog, src),
+            sections=catalog_sections(catalog, src) + realtime_sections(rt, src, _catalog_event(done, src)),
             notes=("本页为模拟情景，不是真实地震；台站为置于真实城镇的模拟台站。 This is a simulated scenario, not a real "
                    "earthquake; the stations are simulated instruments placed at real towns.",))
         index = write_index_html(out / "index.html", data, png.name if png else None)
@@ -256,8 +311,11 @@ class ReportStage:
                                   "automatic picks (green, dashed)", panel_picks)
 
 
-def default_stages() -> tuple[Any, ...]:
-    return (RegionStage(), SimulateStage(), StoreStage(), CatalogStage(), ReportStage())
+def default_stages(realtime_speed: float | None = DEFAULT_SPEED) -> tuple[Any, ...]:
+    """The demo's chain; ``realtime_speed`` None leaves out the real-time replay."""
+    tail = () if realtime_speed is None else (RealtimeStage(speed=realtime_speed),)
+    return (RegionStage(), SimulateStage(), StoreStage(), CatalogStage(), *tail, ReportStage())
 
 
-__all__ = ["default_stages", "RegionStage", "SimulateStage", "StoreStage", "CatalogStage", "ReportStage"]
+__all__ = ["default_stages", "RegionStage", "SimulateStage", "StoreStage", "CatalogStage", "RealtimeStage",
+           "ReportStage"]
