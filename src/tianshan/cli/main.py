@@ -33,6 +33,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "etas": ("tianshan.cli.etas", "Space-time ETAS model: maximum-likelihood fit with stochastic declustering (R ETAS)."),
     "precursor": ("tianshan.cli.precursor", "Precursor series: ANA/ONA anomaly extraction (S-transform), R-score/Molchan efficacy."),
     "seismicity": ("tianshan.cli.seismicity", "Seismicity statistics: Mc and b-value, declustering, sequence types, foreshock traffic light."),
+    "scenario": ("tianshan.cli.scenario", "Earthquake scenarios: intensity, exposure, PAGER losses, response level."),
 }
 
 #: Exit status for user errors (bad input, unusable files), as click uses for usage errors.
