@@ -34,6 +34,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "precursor": ("tianshan.cli.precursor", "Precursor series: ANA/ONA anomaly extraction (S-transform), R-score/Molchan efficacy."),
     "seismicity": ("tianshan.cli.seismicity", "Seismicity statistics: Mc and b-value, declustering, sequence types, foreshock traffic light."),
     "scenario": ("tianshan.cli.scenario", "Earthquake scenarios: intensity, exposure, PAGER losses, response level."),
+    "serve": ("tianshan.cli.serve", "Data-centre web services: FDSN event/station/dataselect over the store and archive."),
 }
 
 #: Exit status for user errors (bad input, unusable files), as click uses for usage errors.
