@@ -35,6 +35,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "seismicity": ("tianshan.cli.seismicity", "Seismicity statistics: Mc and b-value, declustering, sequence types, foreshock traffic light."),
     "scenario": ("tianshan.cli.scenario", "Earthquake scenarios: intensity, exposure, PAGER losses, response level."),
     "serve": ("tianshan.cli.serve", "Data-centre web services: FDSN event/station/dataselect over the store and archive."),
+    "qc": ("tianshan.cli.qc", "Data quality: MUSTANG/ISPAQ metrics per channel-day, PSD/PDF, channel exclusions."),
 }
 
 #: Exit status for user errors (bad input, unusable files), as click uses for usage errors.
