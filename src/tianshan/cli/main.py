@@ -37,6 +37,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("tianshan.cli.serve", "Data-centre web services: FDSN event/station/dataselect over the store and archive."),
     "qc": ("tianshan.cli.qc", "Data quality: MUSTANG/ISPAQ metrics per channel-day, PSD/PDF, channel exclusions."),
     "intensity": ("tianshan.cli.intensity", "Rapid intensity maps (GB/T 17742, MMI): ShakeMap v4 conditioning, grids, contours, grid.xml."),
+    "eew": ("tianshan.cli.eew", "Earthquake early warning: replay OpenEEW records or simulated scenarios, score the alerts."),
 }
 
 #: Exit status for user errors (bad input, unusable files), as click uses for usage errors.
