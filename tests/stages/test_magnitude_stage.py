@@ -12,6 +12,7 @@ import pytest
 
 from tianshan.bus import codec, subjects
 from tianshan.bus.memory import InProcessBus
+from tianshan.core.errors import InputError
 from tianshan.core.ids import new_resource_id
 from tianshan.stages.magnitudes import MagnitudeStage, event_window
 from tianshan.stages.waveforms import ArchiveWaveforms, BufferWaveforms
@@ -73,7 +74,7 @@ def _feed(buffers, pkts, start=None, until=None):
             buffers.ingest_trace(p)
 
 
-@pytest.mark.parametrize("kind", ["buffers", "archive"])
+@pytest.mark.parametrize("kind", ["buffers", "archive", "archive-process", "buffers-process"])
 def test_declared_then_final_matches_batch(tmp_path, sc, pkts, kind):
     from obspy import UTCDateTime
 
@@ -84,7 +85,8 @@ def test_declared_then_final_matches_batch(tmp_path, sc, pkts, kind):
     first_pick = min(p.time for p in event.picks)
     cut = UTCDateTime(first_pick + timedelta(seconds=20))  # data so far when the event is declared
     stream = sc.result.stream
-    if kind == "buffers":
+    processes = 1 if kind.endswith("-process") else 0  # computations in a worker process
+    if kind.startswith("buffers"):
         buffers = _buffers(pkts, until=cut)
         source = BufferWaveforms(buffers)
     else:
@@ -97,12 +99,13 @@ def test_declared_then_final_matches_batch(tmp_path, sc, pkts, kind):
         store = EventStore.open(data_dir=tmp_path)
         store.save_event(event)  # the associator stores the event before publishing it
         await _collect(bus, subjects.MAGNITUDES, published)
-        stage = MagnitudeStage(bus, store, source, sc.network, on_timeline=lambda *a: timeline.append(a))
+        stage = MagnitudeStage(bus, store, source, sc.network, on_timeline=lambda *a: timeline.append(a),
+                               processes=processes)
         await stage.start()
         await bus.publish(subjects.EVENTS, codec.encode(event, change="declared"), key=f"{eid}:declared:0")
         await _until(lambda: stage.counters.computations == 1 and stage.health()["pending"] == 0)
         early = store.get_event(eid)
-        if kind == "buffers":
+        if kind.startswith("buffers"):
             _feed(buffers, pkts, start=cut)
         else:
             write_sds(stream, tmp_path / "sds")  # the rest of the record arrives
@@ -119,6 +122,7 @@ def test_declared_then_final_matches_batch(tmp_path, sc, pkts, kind):
     stage, early, final, health = asyncio.run(main())
     c = stage.counters
     assert c.compute_errors == 0 and c.store_errors == 0 and c.final_timeouts == 0 and c.bad_payloads == 0
+    assert c.pool_failures == 0 and (stage._pool is None)  # closed
     assert health["ok"] and health["pending"] == 0
     # declared: magnitudes from the data available so far (the near station's S only)
     assert early.magnitudes and early.preferred_magnitude is not None
@@ -317,3 +321,64 @@ def test_store_failure_is_counted_and_retried(tmp_path, sc, pkts):
     assert stage.counters.store_errors == 1 and stage.counters.computations == 2
     assert {m.type for m in stored.magnitudes} == {m.type for m in sc.batch.magnitudes}
     assert len(stored.magnitudes) == stage.counters.magnitudes_stored
+
+
+def test_updates_measure_the_nearest_stations_and_the_final_all(tmp_path, sc, pkts):
+    """An update reads only the update_max_stations nearest stations; the final one every station."""
+    from tianshan.regions.model import haversine_m
+    from tianshan.stages.magnitudes import nearest_station_ids
+
+    event = sc.event
+    n_all = len({p.stream_id.station_id for p in event.picks})
+    assert n_all >= 3
+    near = nearest_station_ids(event, sc.network.stations, 2)
+    o = event.preferred_origin
+    dist = sorted(haversine_m(o.latitude_deg, o.longitude_deg, s.latitude_deg, s.longitude_deg)
+                  for s in sc.network.stations if s.station_id in {p.stream_id.station_id for p in event.picks})
+    assert len(near) == 2 and max(haversine_m(o.latitude_deg, o.longitude_deg, s.latitude_deg, s.longitude_deg)
+                                  for s in sc.network.stations if s.station_id in near) == dist[1]
+    assert nearest_station_ids(event, sc.network.stations, n_all) is None  # few stations: all of them
+    ids, t0, t1 = event_window(event, sc.network.stations, near)
+    assert {".".join(i.split(".")[:2]) for i in ids} == {str(s) for s in near}
+    source = BufferWaveforms(_buffers(pkts))
+    timeline = []
+
+    async def main():
+        bus = InProcessBus()
+        store = EventStore.open(data_dir=tmp_path)
+        store.save_event(event)
+        stage = MagnitudeStage(bus, store, source, sc.network, update_max_stations=2,
+                               on_timeline=lambda *a: timeline.append(a))
+        await stage.start()
+        await bus.publish(subjects.EVENTS, codec.encode(event, change="declared"))
+        await _until(lambda: stage.counters.computations == 1 and stage.health()["pending"] == 0)
+        early = store.get_event(event.id)
+        await bus.publish(subjects.EVENTS, codec.encode(event, change="final"))
+        await _until(lambda: stage.counters.finals == 1)
+        await stage.close()
+        await bus.close()
+        final = store.get_event(event.id)
+        store.close()
+        return stage, early, final
+
+    stage, early, final = asyncio.run(main())
+    assert stage.counters.updates_reduced == 1
+    assert early.magnitudes and all((m.station_count or 0) <= 2 for m in early.magnitudes)
+    latest = _latest(final.magnitudes)
+    for m in sc.batch.magnitudes:  # the final computation is the batch chain's, on every station
+        assert latest[m.type].station_count == m.station_count
+        assert abs(latest[m.type].value - m.value) <= 0.3
+
+
+def test_debounce_interval_grows_with_the_updates_of_an_event():
+    from tianshan.stages.magnitudes import _Tracked
+
+    stage = MagnitudeStage(None, None, None, None, min_interval_s=2.0, max_interval_s=15.0)
+    t = _Tracked(event=None)
+    got = []
+    for runs in range(1, 7):
+        t.runs = runs
+        got.append(stage._interval(t))
+    assert got == [2.0, 4.0, 8.0, 15.0, 15.0, 15.0]
+    with pytest.raises(InputError):
+        MagnitudeStage(None, None, None, None, update_max_stations=-1)

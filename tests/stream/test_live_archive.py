@@ -200,3 +200,28 @@ def test_kill_minus_9_drill_leaves_no_corrupt_record(tmp_path):
         expect = np.concatenate([np.random.default_rng(k * 3 + i).integers(-3000, 3000, 4000)
                                  for k in range(k_max)]).astype(np.int32)
         np.testing.assert_array_equal(st[0].data, expect[:st[0].stats.npts])
+
+
+def test_background_syncer_fsyncs_each_file_once_per_interval(tmp_path):
+    """Default policy: no fsync on the writer's path; the syncer thread syncs every written file
+    once per interval however many records it got; close syncs the rest and stops the thread."""
+    stations = [StreamID("XJ", f"S{i}", "", "HHZ") for i in range(3)]
+    arc = LiveArchive(tmp_path, fsync_interval_s=0.2)
+    assert arc._syncer is not None and arc._syncer.is_alive()
+    for k, sid in enumerate(stations):
+        _, recs = _records(n=2000, seed=k, sid=sid)
+        arc.write_many(recs[:4])
+    assert arc.stats.fsyncs == 0  # nothing synced inline
+    deadline = time.monotonic() + 20.0
+    while arc.stats.fsyncs < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert arc.stats.fsyncs == 3  # one per file, not one per record
+    time.sleep(0.5)
+    assert arc.stats.fsyncs == 3  # nothing new written: nothing synced again
+    _, recs = _records(n=20000, seed=9, sid=stations[0])
+    assert arc.write_many(recs[10:12]) == 2
+    syncer = arc._syncer
+    arc.close()
+    assert not syncer.is_alive()
+    assert arc.stats.fsyncs >= 4
+    assert (tmp_path / JOURNAL_NAME).read_text() == ""

@@ -7,26 +7,51 @@ Design
 split | merged | final | cancelled``, see :mod:`tianshan.stages.events`). The handler does
 bookkeeping only: per event it keeps the newest version received, and marks work:
 
-* **declared / split / updated** with a preferred origin not measured yet: a computation is
-  due. Computations of one event are debounced: at most one per ``min_interval_s`` of wall
-  time; versions arriving meanwhile replace the pending one (the latest wins, counted in
-  ``coalesced``), so a burst of relocations costs one computation, with the newest origin.
+* **declared / split / updated** with a preferred origin not measured yet: an *update* is
+  due. Updates of one event are debounced, the interval growing with the event's age: the
+  first update runs at once, the next one ``min_interval_s`` (2 s) after it, then, once the
+  event has a magnitude, each interval doubles up to ``max_interval_s`` (15 s) -- a new event gets its first magnitude
+  within seconds of its first origin, while an event relocated every few seconds for minutes
+  costs a computation per 15 s. Versions arriving meanwhile replace the pending one (the
+  latest wins, counted in ``coalesced``), so a burst of relocations costs one computation,
+  with the newest origin. An update measures only the ``update_max_stations`` (20) stations
+  with picks nearest to the current origin (epicentral distance; the window then spans their
+  picks only): a magnitude of a 200-station event from its 20 nearest stations is what an
+  early report needs, at a tenth of the cost (measured on the 200-station benchmark archive:
+  see ``benchmarks/RESULTS.md``, issue 4).
 * **final**: one last computation once the whole window the batch chain uses is there
   (``available_until`` of the waveform source reaches the last pick +
   :data:`~tianshan.events.build.pipeline.MAGNITUDE_POST_S`), or ``settle_s`` of wall time
   after the final version arrived, whichever is first (``final_timeouts`` counts the
-  latter); the debounce does not hold it back. After it the event is done: later
-  messages about it are ignored.
+  latter); the debounce does not hold it back. It measures **every** station with picks
+  over the whole window (as the batch chain does: the final catalogue equals the batch
+  chain's). After it the event is done: later messages about it are ignored.
 * **cancelled / merged**: the event stops being processed (pending work dropped, later
   messages ignored).
 
-One worker task runs the due computations, one at a time, oldest event first. A
-computation reads the window of the batch chain (:func:`event_window`: the streams of the
-stations with picks, from the first pick - ``MAGNITUDE_PRE_S`` to the last pick +
-``MAGNITUDE_POST_S``) from the :class:`~tianshan.stages.waveforms.WaveformSource` -- whatever
-part of it is available so far -- and runs
-:func:`tianshan.events.magnitude.compute_magnitudes` (``asyncio.to_thread``: the loop never
-waits on it). An exception is counted (``compute_errors``) and logged; the stage goes on.
+One worker task runs the due computations, one at a time: events never measured first (the
+first magnitude is the latency that matters), then oldest event first. A computation reads
+the window of the batch chain (:func:`event_window`: the streams of the stations with picks,
+from the first pick - ``MAGNITUDE_PRE_S`` to the last pick + ``MAGNITUDE_POST_S``) from the
+:class:`~tianshan.stages.waveforms.WaveformSource` -- whatever part of it is available so
+far -- and runs :func:`tianshan.events.magnitude.compute_magnitudes`. An exception is
+counted (``compute_errors``) and logged; the stage goes on.
+
+Where it runs (``processes``): 0 (default) in a thread of this process
+(``asyncio.to_thread``: the loop never waits on it, but the computation -- seconds of CPU for
+a large final one, much of it Python code holding the GIL -- competes with the picker and
+the associator of the same process). ``processes >= 1`` (what ``tianshan run`` uses): in a
+pool of that many worker processes (:class:`concurrent.futures.ProcessPoolExecutor`, spawn
+start method; started with the stage and warmed up at once, so the first event does not
+pay the imports), each at ``nice`` +``worker_nice`` (10): the picker's windows get the CPU
+first whenever both want it (the kernel's priority, not a heuristic of this stage), and the
+computation no longer takes the daemon's GIL. The worker receives the station list and the
+inventory once (initializer), then per computation the origin, picks and either the window
+as a Stream (arrays; ring-buffer source) or the archive's root (an
+:class:`~tianshan.stages.waveforms.ArchiveWaveforms` source: the worker reads the files
+itself, keeping its own incremental index). A worker exits when its parent dies (``kill -9``
+of the daemon leaves no orphan); a broken pool is replaced and the computation done in a
+thread (``pool_failures``).
 
 What is stored and published
 ----------------------------
@@ -68,6 +93,7 @@ import dataclasses
 import inspect
 import logging
 import math
+import os
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -119,20 +145,22 @@ async def emit_timeline(callback, event_id: str, step: str, data_time: datetime 
         return False
 
 
-def event_window(event: Event, stations: Sequence) -> tuple[list[str], datetime, datetime]:
+def event_window(event: Event, stations: Sequence, only: set | None = None) -> tuple[list[str], datetime, datetime]:
     """Stream ids and ``[start, end]`` of the magnitude window of ``event`` (as the batch chain reads it).
 
     From the first pick - ``MAGNITUDE_PRE_S`` to the last pick + ``MAGNITUDE_POST_S``
     (:mod:`tianshan.events.build.pipeline`), the channels (epochs overlapping the window)
-    of the stations with picks.
+    of the stations with picks. ``only``: station ids to restrict it to (their picks set
+    the window).
     """
     from tianshan.events.build.pipeline import MAGNITUDE_POST_S, MAGNITUDE_PRE_S
 
-    if not event.picks:
+    picks = [p for p in event.picks if only is None or p.stream_id.station_id in only]
+    if not picks:
         raise InputError(f"event {event.id} has no picks", field="picks")
-    t0 = min(p.time for p in event.picks) - timedelta(seconds=MAGNITUDE_PRE_S)
-    t1 = max(p.time for p in event.picks) + timedelta(seconds=MAGNITUDE_POST_S)
-    with_picks = {p.stream_id.station_id for p in event.picks}
+    t0 = min(p.time for p in picks) - timedelta(seconds=MAGNITUDE_PRE_S)
+    t1 = max(p.time for p in picks) + timedelta(seconds=MAGNITUDE_POST_S)
+    with_picks = {p.stream_id.station_id for p in picks}
     ids: list[str] = []
     for st in stations:
         if st.station_id not in with_picks:
@@ -143,6 +171,23 @@ def event_window(event: Event, stations: Sequence) -> tuple[list[str], datetime,
                 if sid not in ids:
                     ids.append(sid)
     return ids, t0, t1
+
+
+def nearest_station_ids(event: Event, stations: Sequence, n: int) -> set | None:
+    """Station ids of the ``n`` stations with picks nearest to the preferred origin (epicentral
+    distance, haversine on the sphere: :func:`tianshan.regions.model.haversine_m`); None when the
+    event has at most ``n`` stations with picks (all of them are used)."""
+    from tianshan.regions.model import haversine_m
+
+    with_picks = {p.stream_id.station_id for p in event.picks}
+    if len(with_picks) <= n:
+        return None
+    o = event.preferred_origin
+    dist = {}
+    for st in stations:
+        if st.station_id in with_picks and st.station_id not in dist:
+            dist[st.station_id] = haversine_m(o.latitude_deg, o.longitude_deg, st.latitude_deg, st.longitude_deg)
+    return set(sorted(dist, key=lambda sid: (dist[sid], sid))[:n])
 
 
 @dataclass
@@ -168,6 +213,8 @@ class MagnitudeStageCounters:
     timeline_errors: int = 0
     expired: int = 0             #: open events forgotten after expire_s without news
     worker_errors: int = 0
+    updates_reduced: int = 0     #: updates measured on the nearest update_max_stations only
+    pool_failures: int = 0       #: computations whose worker process failed (redone in a thread)
 
     def as_dict(self) -> dict[str, int]:
         return dataclasses.asdict(self)
@@ -179,6 +226,7 @@ class _Tracked:
     dirty: bool = False                   # a computation with the newest origin is due
     measured_origin_id: str | None = None
     last_run: float | None = None         # wall clock of the last computation
+    runs: int = 0                         # updates done since the first magnitude (debounce growth)
     final_wall: float | None = None       # wall clock when the final version arrived
     attempts: int = 0                     # failed store attempts for the current version
     last_stored: dict | None = None       # magnitude type -> last stored Magnitude (None: not read yet)
@@ -195,6 +243,7 @@ class _Tracked:
 class _Outcome:
     stored: list = field(default_factory=list)   # (Magnitude as stored, preferred)
     data_end: datetime | None = None
+    stations: int = 0                             # stations whose waveforms were read
 
 
 class MagnitudeStage:
@@ -208,20 +257,27 @@ class MagnitudeStage:
     wall seconds after which an open event without news and without pending work is
     forgotten (its final never came); ``config``: a
     :class:`~tianshan.events.magnitude.MagnitudeConfig`; ``clock``: wall time in POSIX
-    seconds (debounce, timeouts, timeline).
+    seconds (debounce, timeouts, timeline). ``min_interval_s`` / ``max_interval_s``: the
+    growing debounce of updates; ``update_max_stations``: stations an update measures (0: all);
+    ``processes`` / ``worker_nice``: where computations run (see the module docstring).
     """
 
     def __init__(self, bus, store, source, network, *, events_subject: str = subjects.EVENTS,
                  magnitudes_subject: str = subjects.MAGNITUDES, durable: str | None = "products",
                  min_interval_s: float = 2.0, settle_s: float = 30.0, poll_s: float = 1.0,
                  min_change: float = 0.05, max_attempts: int = 3, expire_s: float = 3600.0, config=None,
-                 on_timeline=None, clock: Callable[[], float] = time.time) -> None:
+                 on_timeline=None, clock: Callable[[], float] = time.time, max_interval_s: float = 15.0,
+                 update_max_stations: int = 20, processes: int = 0, worker_nice: int = 10) -> None:
         for name, value in (("min_interval_s", min_interval_s), ("settle_s", settle_s), ("min_change", min_change),
-                            ("expire_s", expire_s)):
+                            ("expire_s", expire_s), ("max_interval_s", max_interval_s)):
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
                 raise InputError(f"{name} must be a number >= 0, got {value!r}", field=name)
         if not poll_s > 0 or max_attempts < 1:
             raise InputError("poll_s must be > 0 and max_attempts >= 1", field="poll_s")
+        for name, value in (("update_max_stations", update_max_stations), ("processes", processes),
+                            ("worker_nice", worker_nice)):
+            if not (isinstance(value, int) and value >= 0):
+                raise InputError(f"{name} must be an integer >= 0, got {value!r}", field=name)
         self.bus = bus
         self.store = store
         self.source = source
@@ -230,6 +286,11 @@ class MagnitudeStage:
         self.magnitudes_subject = magnitudes_subject
         self.durable = durable
         self.min_interval_s = float(min_interval_s)
+        self.max_interval_s = max(float(max_interval_s), self.min_interval_s)
+        self.update_max_stations = update_max_stations
+        self.processes = processes
+        self.worker_nice = worker_nice
+        self._pool = None
         self.settle_s = float(settle_s)
         self.poll_s = float(poll_s)
         self.min_change = float(min_change)
@@ -258,6 +319,9 @@ class MagnitudeStage:
         self._wake = asyncio.Event()
         self._job_lock = asyncio.Lock()
         self._closing = False
+        if self.processes and self._pool is None:
+            self._pool = _new_pool(self.processes, self.network, self.worker_nice)
+            self._pool.submit(_warm_up)  # spawn + imports now, not at the first event
         self._task = asyncio.create_task(self._worker(), name="magnitude-stage")
         self._sub = await self.bus.subscribe(self.events_subject, self._on_event, durable=self.durable)
 
@@ -274,6 +338,9 @@ class MagnitudeStage:
             except asyncio.CancelledError:
                 pass
             self._task = None
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
 
     async def flush(self) -> None:
         """Compute everything pending now (debounce and window waits ignored): end of a replay."""
@@ -378,14 +445,24 @@ class MagnitudeStage:
             if t.final:
                 waits.append(self.poll_s)
             elif t.dirty:
-                due = -math.inf if t.last_run is None else t.last_run + self.min_interval_s
+                due = -math.inf if t.last_run is None else t.last_run + self._interval(t)
                 waits.append(max(0.0, min(due - now, self.poll_s * 60)))
         return min(waits) if waits else None
 
+    def _interval(self, t: _Tracked) -> float:
+        """Debounce after ``t.runs`` updates: ``min_interval_s`` doubled per earlier update, at most
+        ``max_interval_s`` (2, 4, 8, 15, 15... s with the defaults). ``runs`` counts only the
+        updates after the event's first stored magnitude: while the S waves are not in yet
+        (nothing measurable), each new origin is tried again after ``min_interval_s``."""
+        return min(self.max_interval_s, self.min_interval_s * 2.0 ** max(0, min(t.runs - 1, 30)))
+
     async def _due_job(self, force: bool) -> tuple[str, bool] | None:
-        """The next ``(event id, final)`` to compute, oldest event first; None when nothing is due."""
+        """The next ``(event id, final)`` to compute -- events never measured first, then oldest
+        event first; None when nothing is due."""
         now = self.clock()
-        for eid, t in list(self._tracked.items()):
+        items = list(self._tracked.items())
+        items.sort(key=lambda kv: kv[1].last_run is not None)  # stable: oldest first within each group
+        for eid, t in items:
             if t.final:
                 if t.attempts and not force and now - t.last_run < self.min_interval_s:
                     continue  # a failed store is retried after min_interval_s
@@ -393,7 +470,7 @@ class MagnitudeStage:
                     return eid, True
                 if await self._window_ready(t):
                     return eid, True
-            elif t.dirty and (force or t.last_run is None or now - t.last_run >= self.min_interval_s):
+            elif t.dirty and (force or t.last_run is None or now - t.last_run >= self._interval(t)):
                 return eid, False
         return None
 
@@ -434,15 +511,26 @@ class MagnitudeStage:
         t.dirty = False
         t.last_run = self.clock()
         t.measured_origin_id = event.preferred_origin.id
+        if not final and t.first_done:
+            t.runs += 1  # the debounce grows only once the event has a magnitude
         out = None
         try:
-            ids, t0, t1 = event_window(event, self.network.stations)
-            stream = await self._from_source(self.source.window, ids, t0, t1)
-            if len(stream):
-                out = await asyncio.to_thread(self._compute_and_store, t, event, stream, t1, final)
-                self.counters.computations += 1
-            else:
+            only = None if final or not self.update_max_stations else \
+                nearest_station_ids(event, self.network.stations, self.update_max_stations)
+            if only is not None:
+                self.counters.updates_reduced += 1
+            ids, t0, t1 = event_window(event, self.network.stations, only)
+            stream = None
+            archive = self._archive_spec()
+            if archive is None:
+                stream = await self._from_source(self.source.window, ids, t0, t1)
+            if stream is None or len(stream):
+                out = await asyncio.to_thread(self._compute_and_store, t, event, stream, t1, final,
+                                              archive, ids, t0, only)
+            if out is None:
                 self.counters.no_data += 1
+            else:
+                self.counters.computations += 1
         except _StoreFailed:
             self.counters.computations += 1
             self.counters.store_errors += 1
@@ -468,19 +556,47 @@ class MagnitudeStage:
 
     # ------------------------------------------------------------------ computation (worker thread)
 
-    def _compute_and_store(self, t: _Tracked, event: Event, stream, t1: datetime, final: bool = False) -> _Outcome:
-        from tianshan.events.magnitude import compute_magnitudes
+    def _archive_spec(self) -> tuple[str, str] | None:
+        """``(root, quality)`` when worker processes may read the waveforms themselves (archive source)."""
+        from tianshan.stages.waveforms import ArchiveWaveforms
 
-        ends = [tr.stats.endtime.datetime.replace(tzinfo=timezone.utc) for tr in stream]
-        data_end = min(max(ends), t1)
-        res = compute_magnitudes(event.preferred_origin, event.picks, stream, self.network.inventory,
-                                 self.network.stations, self.config)
+        if self._pool is not None and isinstance(self.source, ArchiveWaveforms):
+            return str(self.source.root), self.source.quality
+        return None
+
+    def _compute_and_store(self, t: _Tracked, event: Event, stream, t1: datetime, final: bool = False,
+                           archive=None, ids=(), t0=None, only=None) -> _Outcome | None:
+        """Measure (in the pool when there is one) and store; None when no waveform was found."""
+        stations = self.network.stations if only is None else [s for s in self.network.stations
+                                                                if s.station_id in only]
+        picks = event.picks if only is None else tuple(p for p in event.picks if p.stream_id.station_id in only)
+        got = None
+        pool = self._pool
+        if pool is not None:
+            from concurrent.futures.process import BrokenProcessPool
+
+            try:
+                got = pool.submit(_remote_measure, event.preferred_origin, picks, [s.station_id for s in stations],
+                                  self.config, t1, stream, archive, list(ids), t0).result()
+            except BrokenProcessPool:
+                self.counters.pool_failures += 1
+                log.error("magnitude stage: worker process died; new pool, this computation in a thread")
+                if self._pool is pool:
+                    self._pool = _new_pool(self.processes, self.network, self.worker_nice)
+                pool.shutdown(wait=False, cancel_futures=True)
+        if got is None:
+            if stream is None:
+                stream = self.source.window(ids, t0, t1)
+            got = _measure(event.preferred_origin, picks, stream, self.network.inventory, stations, self.config, t1)
+        res, data_end, n_stations = got
+        if res is None:
+            return None
         try:
             stored = self._store(event.id, t, res, final)
         except Exception as err:  # noqa: BLE001 - store down, lock timeout...: retried
             log.warning("magnitude stage: event %s: storing magnitudes failed: %s", event.id, err)
             raise _StoreFailed(str(err)) from err
-        return _Outcome(stored, data_end)
+        return _Outcome(stored, data_end, n_stations)
 
     def _seed(self, eid: str, t: _Tracked) -> None:
         """Read the magnitudes stored for the event (a restarted stage goes on from them)."""
@@ -565,3 +681,74 @@ class MagnitudeStage:
 
 class _StoreFailed(RuntimeError):
     """Storing the magnitudes of a computation failed (retried)."""
+
+
+# --------------------------------------------------------------------------- computation (any process)
+
+def _measure(origin, picks, stream, inventory, stations, config, t1: datetime):
+    """``(MagnitudeResult or None, data end, stations read)`` of one computation; None: no waveforms."""
+    from tianshan.events.magnitude import compute_magnitudes
+
+    if not len(stream):
+        return None, None, 0
+    ends = [tr.stats.endtime.datetime.replace(tzinfo=timezone.utc) for tr in stream]
+    data_end = min(max(ends), t1)
+    res = compute_magnitudes(origin, picks, stream, inventory, stations, config)
+    return res, data_end, len({(tr.stats.network, tr.stats.station) for tr in stream})
+
+
+#: State of a worker process: inventory, stations by id, archive readers by root.
+_WORKER: dict = {}
+
+
+def _new_pool(processes: int, network, nice: int):
+    """A spawn-started process pool whose workers hold the network (sent once) and run at ``nice``."""
+    import multiprocessing
+    import pickle
+    from concurrent.futures import ProcessPoolExecutor
+
+    blob = pickle.dumps((network.inventory, list(network.stations)), protocol=pickle.HIGHEST_PROTOCOL)
+    return ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_init_worker, initargs=(blob, nice, os.getpid()))
+
+
+def _init_worker(blob: bytes, nice: int, parent_pid: int) -> None:
+    import pickle
+    import threading
+
+    if nice:
+        try:
+            os.nice(nice)
+        except OSError:
+            pass
+    inventory, stations = pickle.loads(blob)
+    _WORKER.update(inventory=inventory, stations={s.station_id: s for s in stations}, archives={})
+
+    def watch_parent() -> None:  # kill -9 of the daemon must not leave this process behind
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent_pid:
+                os._exit(0)
+
+    threading.Thread(target=watch_parent, name="parent-watch", daemon=True).start()
+
+
+def _warm_up() -> bool:
+    import tianshan.events.magnitude  # noqa: F401 - obspy, scipy and the calibration tables
+    from tianshan.stages.waveforms import ArchiveWaveforms  # noqa: F401
+
+    return True
+
+
+def _remote_measure(origin, picks, station_ids, config, t1, stream, archive, ids, t0):
+    """:func:`_measure` in a worker: the window given, or read from the archive ``(root, quality)``."""
+    if stream is None:
+        from tianshan.stages.waveforms import ArchiveWaveforms
+
+        root, quality = archive
+        reader = _WORKER["archives"].get((root, quality))
+        if reader is None:
+            reader = _WORKER["archives"][(root, quality)] = ArchiveWaveforms(root, quality=quality)
+        stream = reader.window(ids, t0, t1)
+    stations = [_WORKER["stations"][sid] for sid in station_ids if sid in _WORKER["stations"]]
+    return _measure(origin, picks, stream, _WORKER["inventory"], stations, config, t1)

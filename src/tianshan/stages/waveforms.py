@@ -156,7 +156,7 @@ class ArchiveWaveformCounters:
 class _FileIndex:
     """The records of one day file seen so far: start/end times, byte offsets and lengths."""
 
-    __slots__ = ("identity", "scanned", "starts", "ends", "offsets", "lengths", "partial_at", "reclen")
+    __slots__ = ("identity", "scanned", "starts", "ends", "offsets", "lengths", "partial_at", "reclen", "newest")
 
     def __init__(self, identity) -> None:
         self.identity = identity
@@ -167,6 +167,7 @@ class _FileIndex:
         self.lengths = array.array("l")
         self.partial_at = -1                 # offset of the partial record last counted
         self.reclen = 512                    # record length to skip over an undecodable header
+        self.newest: int | None = None       # the largest end time indexed (ns)
 
 
 class ArchiveWaveforms:
@@ -176,11 +177,15 @@ class ArchiveWaveforms:
     (least recently used ones beyond are dropped and rebuilt when needed; an index costs 28
     bytes per record, about 0.3 MB for a day of 100 Hz data). Thread-safe
     (``thread_safe = True``: the magnitude stage reads it from a worker thread).
+    ``listing_ttl_s``: how long the list of a stream's newest day files is reused by
+    :meth:`available_until` (polled every second for every stream of an event waiting for its
+    final window; the newest end time of a file is kept while indexing, not recomputed).
     """
 
     thread_safe = True
 
-    def __init__(self, sds_root: str | os.PathLike, *, quality: str = "D", max_files: int = 2048) -> None:
+    def __init__(self, sds_root: str | os.PathLike, *, quality: str = "D", max_files: int = 2048,
+                 listing_ttl_s: float = 30.0) -> None:
         if not (isinstance(quality, str) and len(quality) == 1 and quality.isalnum()):
             raise InputError(f"SDS type must be one letter, got {quality!r}", field="quality")
         if max_files < 1:
@@ -191,6 +196,8 @@ class ArchiveWaveforms:
         self.counters = ArchiveWaveformCounters()
         self._files: collections.OrderedDict[str, _FileIndex] = collections.OrderedDict()
         self._lock = threading.Lock()
+        self.listing_ttl_s = float(listing_ttl_s)
+        self._listings: dict = {}
 
     # ------------------------------------------------------------------ files
 
@@ -200,7 +207,24 @@ class ArchiveWaveforms:
         return sds_path(self.root, sid, day, self.quality)
 
     def _newest_paths(self, sid: StreamID, n: int = 2) -> list[Path]:
-        """The ``n`` newest day files of ``sid`` (by year and day of year in the name)."""
+        """The ``n`` newest day files of ``sid`` (by year and day of year in the name).
+
+        Listing the folders costs a glob per stream; the answer is kept for ``listing_ttl_s``
+        (a new day file shows up that much later at worst: the stage's final wait covers it;
+        a stream without any file is listed again on every call).
+        """
+        import time
+
+        now = time.monotonic()
+        got = self._listings.get((sid, n))
+        if got is not None and now - got[0] < self.listing_ttl_s:
+            return got[1]
+        paths = self._list_newest(sid, n)
+        if paths:  # a stream without files yet is looked for again next time
+            self._listings[(sid, n)] = (now, paths)
+        return paths
+
+    def _list_newest(self, sid: StreamID, n: int) -> list[Path]:
         name = f"{sid.network}.{sid.station}.{sid.location}.{sid.channel}.{self.quality}."
         found = []
         for year_dir in self.root.glob(f"[0-9][0-9][0-9][0-9]/{sid.network}/{sid.station}/"
@@ -263,6 +287,8 @@ class ArchiveWaveforms:
                 idx.ends.append(h.end_ns)
                 idx.offsets.append(idx.scanned + off)
                 idx.lengths.append(length)
+                if idx.newest is None or h.end_ns > idx.newest:
+                    idx.newest = h.end_ns
                 self.counters.records_indexed += 1
             off += length
         idx.scanned += off
@@ -281,8 +307,8 @@ class ArchiveWaveforms:
                 newest = None
                 for path in self._newest_paths(_stream_id(sid)):
                     idx = self._index(path)
-                    if idx is not None and len(idx.ends):
-                        e = max(idx.ends)
+                    if idx is not None and idx.newest is not None:
+                        e = idx.newest
                         newest = e if newest is None else max(newest, e)
                 if newest is not None:
                     ends.append(newest)
