@@ -128,6 +128,33 @@ def decode_event_message(msg) -> tuple[Event, str, dict]:
     return obj, change, meta
 
 
+def accept_event_message(stage, msg, states: dict) -> tuple[Event, str] | None:
+    """The intake rules the magnitude and product stages share, for one events message.
+
+    Decodes ``msg`` (a bad payload is counted in ``stage.counters.bad_payloads`` and its
+    :class:`InputError` re-raised for the bus to drop), counts it, stamps
+    ``stage._last_activity``; an event the stage has finished is ignored, and a stop change
+    (cancelled, merged) drops the event from ``states`` and finishes it. Returns
+    ``(event, change)`` when the stage has work to do, else ``None``.
+    """
+    try:
+        event, change, _meta = decode_event_message(msg)
+    except InputError:
+        stage.counters.bad_payloads += 1
+        raise
+    stage.counters.events_received += 1
+    stage._last_activity = stage.clock()
+    if event.id in stage._finished:
+        stage.counters.events_ignored += 1
+        return None
+    if change in STOP_CHANGES:
+        states.pop(event.id, None)
+        stage._finish(event.id, change)
+        stage.counters.events_stopped += 1
+        return None
+    return event, change
+
+
 async def emit_timeline(callback, event_id: str, step: str, data_time: datetime | None, wall_time: datetime,
                         detail: str = "") -> bool:
     """Call ``callback(event_id, step, data_time, wall_time, detail)`` (sync or async); False if it failed."""
@@ -366,22 +393,11 @@ class MagnitudeStage:
     # ------------------------------------------------------------------ handler (bookkeeping only)
 
     async def _on_event(self, msg) -> None:
-        try:
-            event, change, _meta = decode_event_message(msg)
-        except InputError:
-            self.counters.bad_payloads += 1
-            raise
-        self.counters.events_received += 1
-        self._last_activity = self.clock()
+        accepted = accept_event_message(self, msg, self._tracked)
+        if accepted is None:
+            return
+        event, change = accepted
         eid = event.id
-        if eid in self._finished:
-            self.counters.events_ignored += 1
-            return
-        if change in STOP_CHANGES:
-            self._tracked.pop(eid, None)
-            self._finish(eid, change)
-            self.counters.events_stopped += 1
-            return
         t = self._tracked.get(eid)
         if t is None:
             t = self._tracked[eid] = _Tracked(event)

@@ -64,7 +64,7 @@ from typing import Any, Callable
 from tianshan.bus import subjects
 from tianshan.core.errors import InputError
 from tianshan.core.event import EventType
-from tianshan.stages.magnitudes import STOP_CHANGES, decode_event_message, emit_timeline
+from tianshan.stages.magnitudes import accept_event_message, emit_timeline
 
 log = logging.getLogger(__name__)
 
@@ -235,22 +235,11 @@ class ProductStage:
                 await self._issue(eid, st, event, final=False)
 
     async def _on_event(self, msg) -> None:
-        try:
-            event, change, _meta = decode_event_message(msg)
-        except InputError:
-            self.counters.bad_payloads += 1
-            raise
-        self.counters.events_received += 1
-        self._last_activity = self.clock()
+        accepted = accept_event_message(self, msg, self._states)
+        if accepted is None:
+            return
+        event, change = accepted
         eid = event.id
-        if eid in self._finished:
-            self.counters.events_ignored += 1
-            return
-        if change in STOP_CHANGES:
-            self._states.pop(eid, None)
-            self._finish(eid, change)
-            self.counters.events_stopped += 1
-            return
         if change == "final":
             async with self._lock:
                 st = await self._state(eid)
