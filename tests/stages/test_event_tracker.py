@@ -47,12 +47,13 @@ def one_event():
         tr.add_picks([p], ep.WALL)
         for ch in tr.update(ep.arrival_time(p)):
             steps.append((ch, len(seen_p), p))
-    associations = tr.counters.associations
-    idle = tr.update(ep.arrival_time(order[-1]) + timedelta(seconds=1))
-    idle_associations = tr.counters.associations
+    tr.update(ep.arrival_time(order[-1]) + timedelta(seconds=1))   # may publish the last picks held back
+    work = (tr.counters.associations, tr.counters.locations)
+    idle = tr.update(ep.arrival_time(order[-1]) + timedelta(seconds=2))
+    idle_work = (tr.counters.associations, tr.counters.locations)
     final = tr.update(ep.T0 + timedelta(seconds=300))
     return {"picks": picks, "tracker": tr, "steps": steps, "final": final, "idle": idle,
-            "associations": (associations, idle_associations)}
+            "work": (work, idle_work)}
 
 
 def test_rules_are_validated():
@@ -91,7 +92,7 @@ def test_declared_at_fifth_p_station_then_updated(one_event):
 
 
 def test_no_work_on_idle_ticks(one_event):
-    before, after = one_event["associations"]
+    before, after = one_event["work"]
     assert one_event["idle"] == [] and after == before
 
 
