@@ -16,7 +16,7 @@ def test_migrations_ship_inside_the_package():
     assert migrate.MIGRATIONS_DIR.parent == Path(tianshan.store.__file__).parent
     assert (migrate.MIGRATIONS_DIR / "env.py").is_file()
     assert (migrate.MIGRATIONS_DIR / "script.py.mako").is_file()
-    assert migrate.head_revision() == "0003"
+    assert migrate.head_revision() == "0005"
 
 
 def test_upgrade_builds_the_orm_schema_exactly(empty_url):

@@ -8,10 +8,11 @@ as database enum types, so that adding a value needs no migration.
 
 Insert-only tables (:class:`InsertOnly`): origins, arrivals, magnitudes,
 station magnitudes, picks, amplitudes, their event links, products, alerts,
-alert targets, QC records and the event timeline. A relocation is a new origin row with ``version`` + 1; the
+alert targets, QC records, the event timeline, event reviews and the API
+audit log. A relocation is a new origin row with ``version`` + 1; the
 session refuses to flush an UPDATE or DELETE of such a row
-(:func:`tianshan.store.database.forbid_changes`). Only the event header and
-station metadata are updated in place.
+(:func:`tianshan.store.database.forbid_changes`). Only the event header,
+station metadata, API tokens (revocation) and restrictions are updated in place.
 
 ``events.pref_*`` columns copy the preferred origin's time and position and the
 preferred magnitude: they exist so catalogue queries (time, box, magnitude)
@@ -49,6 +50,10 @@ class InsertOnly:
 
 class EventRow(Base):
     __tablename__ = "events"
+    # catalogue queries (migration 0005): time-ordered scans filter magnitude and box inside the index
+    __table_args__ = (Index("ix_events_time_mag_box", "pref_time", "pref_magnitude", "pref_latitude_deg",
+                            "pref_longitude_deg"),
+                      Index("ix_events_mag_time", "pref_magnitude", "pref_time"))
 
     id: Mapped[str] = mapped_column(primary_key=True)
     type: Mapped[str | None]
@@ -57,13 +62,13 @@ class EventRow(Base):
     preferred_magnitude_id: Mapped[str | None]
     region_name: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime]
-    updated_at: Mapped[datetime]
+    updated_at: Mapped[datetime] = mapped_column(index=True)  # the API's live feed polls changes by it
     # Query columns: copies of the preferred origin / magnitude (see module docstring).
-    pref_time: Mapped[datetime | None] = mapped_column(index=True)
+    pref_time: Mapped[datetime | None]
     pref_latitude_deg: Mapped[float | None]
     pref_longitude_deg: Mapped[float | None]
     pref_depth_m: Mapped[float | None]
-    pref_magnitude: Mapped[float | None] = mapped_column(index=True)
+    pref_magnitude: Mapped[float | None]
     pref_magnitude_type: Mapped[str | None]
 
     origins: Mapped[list["OriginRow"]] = relationship(
@@ -360,3 +365,64 @@ class TimelineRow(InsertOnly, Base):
     wall_time: Mapped[datetime]
     data_time: Mapped[datetime | None]
     detail: Mapped[str] = mapped_column(Text)
+
+
+# --- REST API access control (tokens, restrictions) and its records (reviews, audit) ---------------
+
+class ApiTokenRow(Base):
+    """A bearer token of the REST API: only its SHA-256 digest is stored; revocation sets ``revoked_at``."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[str] = mapped_column(primary_key=True)  # public handle ("tok-..."), not the secret
+    digest: Mapped[str] = mapped_column(unique=True)  # SHA-256 hex of the token
+    user: Mapped[str] = mapped_column(Text)
+    role: Mapped[str]
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+class RestrictionRow(Base):
+    """An event (``kind="event"``, key = event id) or station (``"station"``, key ``NET.STA``) hidden from public."""
+
+    __tablename__ = "api_restrictions"
+
+    kind: Mapped[str] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(primary_key=True)
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(Text)
+
+
+class ReviewRow(InsertOnly, Base):
+    """An analyst's review action on an event (accept, relocate, set type, publish): who, when, what."""
+
+    __tablename__ = "event_reviews"
+    __table_args__ = (Index("ix_event_reviews_event_time", "event_id", "time"),)
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_id: Mapped[str]  # no foreign key, as the timeline: the review outlives nothing it refers to
+    action: Mapped[str]
+    user: Mapped[str] = mapped_column(Text)
+    time: Mapped[datetime]
+    comment: Mapped[str] = mapped_column(Text)
+    origin_id: Mapped[str | None]  # the origin version the action created, if any
+    details: Mapped[dict] = mapped_column(JSON)
+
+
+class AuditRow(InsertOnly, Base):
+    """One write request to the REST API (accepted or refused): who, when, what, from which address."""
+
+    __tablename__ = "api_audit"
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    time: Mapped[datetime] = mapped_column(index=True)
+    user: Mapped[str] = mapped_column(Text)
+    role: Mapped[str]
+    method: Mapped[str]
+    path: Mapped[str] = mapped_column(Text)
+    status: Mapped[int]
+    address: Mapped[str] = mapped_column(Text)
+    details: Mapped[dict] = mapped_column(JSON)

@@ -35,6 +35,9 @@ from tianshan.services.fdsn.spec import EVENT_TEXT_COLUMNS, QUAKEML_EVENT_TYPES
 DEFAULT_CATALOG = "TIANSHAN"
 #: Rows fetched per round trip while a radius search streams candidates.
 _STREAM_BATCH = 2000
+#: A magnitude range matching fewer events than this is searched through the (magnitude, time)
+#: index on SQLite (see :meth:`EventService._few_by_magnitude`).
+_FEW_BY_MAGNITUDE = 5000
 
 
 def _event_types(patterns: Sequence[str]) -> tuple[list[str], bool]:
@@ -126,7 +129,7 @@ class EventService:
         return _quakeml(events), "application/xml"
 
     def _select(self, s, q: Query, skip: int, want: int) -> list:
-        from sqlalchemy import and_, exists, func, or_, select
+        from sqlalchemy import BigInteger, and_, exists, func, or_, select, type_coerce
         from sqlalchemy.orm import aliased
 
         from tianshan.core.ids import AUTHORITY
@@ -184,7 +187,14 @@ class EventService:
         if q.get("contributor") is not None:
             stmt = stmt.where(exists(select(OriginRow.id).where(
                 OriginRow.id == e.preferred_origin_id, OriginRow.agency == q["contributor"])))
-        order = {"time": (e.pref_time.desc(), e.id), "time-asc": (e.pref_time.asc(), e.id),
+        time_key = e.pref_time
+        if (q["orderby"] in ("time", "time-asc") and mag_type is None and lo is not None
+                and s.get_bind().dialect.name == "sqlite" and self._few_by_magnitude(s, lo, hi)):
+            # SQLite's planner (no histograms) walks the time index for any time order and tests
+            # every row's magnitude; when few events are that large, an order term no index can
+            # serve makes it select through ix_events_mag_time and sort the few rows instead.
+            time_key = type_coerce(e.pref_time, BigInteger) + 0
+        order = {"time": (time_key.desc(), e.id), "time-asc": (time_key.asc(), e.id),
                  "magnitude": (e.pref_magnitude.desc().nulls_last(), e.pref_time.desc(), e.id),
                  "magnitude-asc": (e.pref_magnitude.asc().nulls_last(), e.pref_time.asc(), e.id)}[q["orderby"]]
         stmt = stmt.order_by(*order)
@@ -200,6 +210,20 @@ class EventService:
                 if len(out) >= want:
                     break
         return out
+
+    @staticmethod
+    def _few_by_magnitude(s, lo: float, hi: float | None) -> bool:
+        """Whether fewer than :data:`_FEW_BY_MAGNITUDE` events have a magnitude in ``[lo, hi]``
+        (an index-only count stopped at the threshold: under a millisecond)."""
+        from sqlalchemy import func, literal, select
+
+        from tianshan.store.schema import EventRow as e
+
+        inner = select(literal(1)).where(e.pref_magnitude >= lo)
+        if hi is not None:
+            inner = inner.where(e.pref_magnitude <= hi)
+        n = s.scalar(select(func.count()).select_from(inner.limit(_FEW_BY_MAGNITUDE).subquery()))
+        return int(n or 0) < _FEW_BY_MAGNITUDE
 
     # --- output ---------------------------------------------------------------------------------
 
