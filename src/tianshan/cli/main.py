@@ -34,9 +34,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "precursor": ("tianshan.cli.precursor", "Precursor series: ANA/ONA anomaly extraction (S-transform), R-score/Molchan efficacy."),
     "seismicity": ("tianshan.cli.seismicity", "Seismicity statistics: Mc and b-value, declustering, sequence types, foreshock traffic light."),
     "scenario": ("tianshan.cli.scenario", "Earthquake scenarios: intensity, exposure, PAGER losses, response level."),
-    "serve": ("tianshan.cli.serve", "Data-centre web services: FDSN event/station/dataselect over the store and archive."),
+    "serve": ("tianshan.cli.serve", "Data-centre web services: REST API, FDSN event/station/dataselect, dashboard; API tokens."),
     "qc": ("tianshan.cli.qc", "Data quality: MUSTANG/ISPAQ metrics per channel-day, PSD/PDF, channel exclusions."),
     "intensity": ("tianshan.cli.intensity", "Rapid intensity maps (GB/T 17742, MMI): ShakeMap v4 conditioning, grids, contours, grid.xml."),
+    "report": ("tianshan.cli.report", "Bilingual HTML/PDF reports: loss (灾情评估) and consultation (会商)."),
     "eew": ("tianshan.cli.eew", "Earthquake early warning: replay OpenEEW records or simulated scenarios, score the alerts."),
 }
 

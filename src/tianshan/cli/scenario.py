@@ -3,7 +3,13 @@
 * ``tianshan scenario run --lat 41.8 --lon 84.3 --depth 12 --mag 6.5 [--fault nearest|NAME]
   [--strike DEG] [--region DIR|demo] [--json]`` -- one scenario;
 * ``tianshan scenario run --batch scenarios.csv [--region DIR] [--json]`` -- many, from a CSV
-  with columns ``lat,lon,depth,mag`` and optional ``name,fault,strike,dip,rake``.
+  with columns ``lat,lon,depth,mag`` and optional ``name,fault,strike,dip,rake``;
+* ``--report DIR`` also writes the bilingual loss report (:mod:`tianshan.products.reports.loss`:
+  HTML, PDF, map, JSON) into ``DIR`` (``DIR/001-name/``... with ``--batch``): the full chain
+  intensity -> loss -> report.
+
+The scenario and region options are shared with ``tianshan report loss``
+(:func:`scenario_options`, :func:`single_scenario`, :func:`load_scenario_context`).
 
 ``--region`` selects the exposure: ``demo`` (built-in GeoNames towns) or a folder with a county
 census, county polygons and optionally towns, a population GeoTIFF, fault traces and the
@@ -98,61 +104,116 @@ def _summary(doc: dict) -> str:
     return "\n".join(lines)
 
 
-@command.command("run")
-@click.option("--lat", type=float, default=None, help="Epicentre latitude (deg).")
-@click.option("--lon", type=float, default=None, help="Epicentre longitude (deg).")
-@click.option("--depth", type=float, default=None, help="Hypocentre depth (km).")
-@click.option("--mag", type=float, default=None, help="Moment magnitude.")
-@click.option("--fault", default=None, help="Orient the rupture along a region fault: 'nearest' or a fault name.")
-@click.option("--strike", type=float, default=None, help="Rupture strike (deg); overrides --fault.")
-@click.option("--dip", type=float, default=None, help="Rupture dip (deg, default 90 or the fault's).")
-@click.option("--rake", type=float, default=None, help="Rake (deg, default the fault's slip type, else 90).")
-@click.option("--name", default="", help="Scenario name.")
-@click.option("--batch", "batch", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="CSV of scenarios (lat,lon,depth,mag[,name,fault,strike,dip,rake]).")
-@click.option("--region", default="demo", show_default=True,
-              help="Exposure: 'demo' or a folder with county census + polygons (+ towns, raster, faults, history).")
-@click.option("--raster", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Population GeoTIFF (WGS84, people per pixel) to distribute county populations.")
-@click.option("--historical", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="NOAA significant-earthquake CSV (default: historical*.csv in --region).")
-@click.option("--vulnerability-class", default="C", show_default=True, type=click.Choice(["A", "B", "C"]),
-              help="EMS-98 vulnerability class for people needing shelter.")
-@click.option("--gdp-per-capita-usd", type=float, default=None, help="GDP per capita (US$; default China 2020).")
-@click.option("--provincial-gdp-usd", type=float, default=None,
-              help="Province's previous-year GDP (US$) for the 1 % economic criterion of the response plan.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Also write the JSON document to this file.")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def run(lat, lon, depth, mag, fault, strike, dip, rake, name, batch, region, raster, historical,
-        vulnerability_class, gdp_per_capita_usd, provincial_gdp_usd, out, as_json) -> None:
-    """Run one scenario (--lat --lon --depth --mag) or a --batch file through the loss chain."""
-    from tianshan.products.loss import pager
-    from tianshan.products.loss.scenario import LossOptions, Scenario, load_context, run_scenario
+def scenario_options(func):
+    """The options that describe one scenario and its region, shared by ``scenario run`` and
+    ``report loss`` (their values reach the command under the names below; see
+    :func:`load_scenario_context` and :func:`single_scenario`)."""
+    opts = [
+        click.option("--lat", type=float, default=None, help="Epicentre latitude (deg)."),
+        click.option("--lon", type=float, default=None, help="Epicentre longitude (deg)."),
+        click.option("--depth", type=float, default=None, help="Hypocentre depth (km)."),
+        click.option("--mag", type=float, default=None, help="Moment magnitude."),
+        click.option("--fault", default=None, help="Orient the rupture along a region fault: 'nearest' or a fault name."),
+        click.option("--strike", type=float, default=None, help="Rupture strike (deg); overrides --fault."),
+        click.option("--dip", type=float, default=None, help="Rupture dip (deg, default 90 or the fault's)."),
+        click.option("--rake", type=float, default=None, help="Rake (deg, default the fault's slip type, else 90)."),
+        click.option("--name", default="", help="Scenario name."),
+        click.option("--region", default="demo", show_default=True,
+                     help="Exposure: 'demo' or a folder with county census + polygons (+ towns, raster, faults, "
+                          "history)."),
+        click.option("--raster", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                     help="Population GeoTIFF (WGS84, people per pixel) to distribute county populations."),
+        click.option("--historical", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                     help="NOAA significant-earthquake CSV (default: historical*.csv in --region)."),
+        click.option("--vulnerability-class", default="C", show_default=True, type=click.Choice(["A", "B", "C"]),
+                     help="EMS-98 vulnerability class for people needing shelter."),
+        click.option("--gdp-per-capita-usd", type=float, default=None,
+                     help="GDP per capita (US$; default China 2020)."),
+        click.option("--provincial-gdp-usd", type=float, default=None,
+                     help="Province's previous-year GDP (US$) for the 1 % economic criterion of the response plan."),
+    ]
+    for opt in reversed(opts):
+        func = opt(func)
+    return func
 
-    single = (lat, lon, depth, mag)
-    if batch is None:
-        missing = [opt for opt, v in zip(("--lat", "--lon", "--depth", "--mag"), single) if v is None]
-        if missing:
-            raise InputError(f"missing {', '.join(missing)} (or give --batch FILE)", field=missing[0])
-        scenarios = [Scenario(lat, lon, depth, mag, name=name, fault=fault, strike_deg=strike, dip_deg=dip,
-                              rake_deg=rake)]
-    else:
-        if any(v is not None for v in single):
-            raise InputError("give either --batch or --lat/--lon/--depth/--mag, not both", field="--batch")
-        scenarios = _read_batch(batch)
+
+def single_scenario(lat, lon, depth, mag, *, fault=None, strike=None, dip=None, rake=None, name=""):
+    """The :class:`~tianshan.products.loss.scenario.Scenario` of ``--lat --lon --depth --mag``
+    (an :class:`InputError` naming the missing options)."""
+    from tianshan.products.loss.scenario import Scenario
+
+    missing = [opt for opt, v in zip(("--lat", "--lon", "--depth", "--mag"), (lat, lon, depth, mag)) if v is None]
+    if missing:
+        raise InputError(f"missing {', '.join(missing)}", field=missing[0])
+    return Scenario(lat, lon, depth, mag, name=name, fault=fault, strike_deg=strike, dip_deg=dip, rake_deg=rake)
+
+
+def load_scenario_context(region, raster=None, historical=None, vulnerability_class="C", gdp_per_capita_usd=None,
+                          provincial_gdp_usd=None):
+    """(:class:`~tianshan.products.loss.scenario.RegionContext`, ``LossOptions``) from the options."""
+    from tianshan.products.loss import pager
+    from tianshan.products.loss.scenario import LossOptions, load_context
+
     if region != "demo" and not Path(region).is_dir():
         raise InputError("exposure region folder does not exist", source=region, field="--region")
     ctx = load_context(region, raster=raster, historical=historical)
     options = LossOptions(vulnerability_class=vulnerability_class,
                           gdp_per_capita_usd=gdp_per_capita_usd or pager.GDP_PER_CAPITA_USD_CN_2020,
                           provincial_gdp_usd=provincial_gdp_usd)
+    return ctx, options
+
+
+def _slug(text: str) -> str:
+    keep = "".join(c if c.isalnum() or c in "-_" else "_" for c in text.strip())
+    return keep.strip("_")[:40]
+
+
+@command.command("run")
+@scenario_options
+@click.option("--batch", "batch", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="CSV of scenarios (lat,lon,depth,mag[,name,fault,strike,dip,rake]).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the JSON document to this file.")
+@click.option("--report", "report_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Also write the bilingual loss report (HTML, PDF, map, JSON) into this folder "
+                   "(one subfolder per scenario with --batch).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def run(lat, lon, depth, mag, fault, strike, dip, rake, name, region, raster, historical,
+        vulnerability_class, gdp_per_capita_usd, provincial_gdp_usd, batch, out, report_dir, as_json) -> None:
+    """Run one scenario (--lat --lon --depth --mag) or a --batch file through the loss chain."""
+    from tianshan.products.loss.scenario import run_scenario
+
+    single = (lat, lon, depth, mag)
+    if batch is None:
+        if any(v is None for v in single):
+            missing = [o for o, v in zip(("--lat", "--lon", "--depth", "--mag"), single) if v is None]
+            raise InputError(f"missing {', '.join(missing)} (or give --batch FILE)", field=missing[0])
+        scenarios = [single_scenario(lat, lon, depth, mag, fault=fault, strike=strike, dip=dip, rake=rake,
+                                     name=name)]
+    else:
+        if any(v is not None for v in single):
+            raise InputError("give either --batch or --lat/--lon/--depth/--mag, not both", field="--batch")
+        scenarios = _read_batch(batch)
+    if report_dir is not None:
+        from tianshan.products.reports.loss import check_out_dir
+
+        check_out_dir(report_dir)                          # fail before the chain runs, not after
+    ctx, options = load_scenario_context(region, raster, historical, vulnerability_class, gdp_per_capita_usd,
+                                         provincial_gdp_usd)
     docs = []
-    for sc in scenarios:
+    reports = []
+    for i, sc in enumerate(scenarios, start=1):
         res = run_scenario(sc, ctx.exposure, faults=ctx.faults, historical=ctx.historical, options=options)
         doc = res.as_json()
         doc["warnings"] = list(doc["warnings"]) + list(ctx.notes)
         docs.append(doc)
+        if report_dir is not None:
+            from tianshan.products.reports.loss import write_loss_report
+
+            folder = report_dir if batch is None else report_dir / (f"{i:03d}" + (f"-{_slug(sc.name)}" if _slug(sc.name)
+                                                                                   else ""))
+            files = write_loss_report(res, folder, faults=ctx.faults, event_label=sc.name or None, notes=ctx.notes)
+            reports.append(files)
     payload = docs if batch is not None else docs[0]
     text = json.dumps(payload, ensure_ascii=False, indent=1)
     if out is not None:
@@ -163,3 +224,5 @@ def run(lat, lon, depth, mag, fault, strike, dip, rake, name, batch, region, ras
         click.echo(text)
     else:
         click.echo("\n\n".join(_summary(d) for d in docs))
+        for files in reports:
+            click.echo(f"report: {files.get('pdf') or files.get('html')}")

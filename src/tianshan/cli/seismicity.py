@@ -7,6 +7,17 @@
                                   zaliapin|all] [--eta0 gmm|-5] [--output background.csv] [--json]
     tianshan seismicity sequence  SOURCE [SELECTION] [--main-magnitude 5] [--completeness M]
                                   [--radius-km R] [--days-after D] [--traffic-light --mc M] [--json]
+    tianshan seismicity ratemap   SOURCE [SELECTION] --out DIR [--spacing 0.5] [--method gardner-knopoff|...]
+                                  [--rate-min-magnitude M] [--smoothing-km C] [--json]
+    tianshan seismicity sequences [--store URL | --data-dir DIR] [--min-mag 5] [--mc M] [--out DIR]
+                                  [--no-save] [--json]
+
+``stats --series N --series-plot FILE.png`` draws the b-value time series (classic and b-positive),
+``--map-spacing DEG --map-out FILE.tif|.png`` writes the b-value map as GeoTIFF (b, std) or a figure.
+``ratemap`` writes the declustered background rate map (events/yr/km², :mod:`tianshan.analysis.ratemap`)
+as ``rate.tif`` and ``rate.png`` plus ``rate.json``. ``sequences`` computes the sequence type and the
+foreshock traffic light of every large event of the event store from the store's own catalogue and
+stores each result as a ``sequence-status`` product of the event (:mod:`tianshan.analysis.sequences`).
 
 SOURCE is ``--catalog FILE`` (EQT, CSV variants incl. the headerless china_mw layout, QuakeML;
 :mod:`tianshan.analysis.catalog`), ``--fdsn SERVICE`` (an FDSN event service through ObsPy), or
@@ -140,7 +151,12 @@ def command() -> None:
 @click.option("--map-radius", type=float, default=100.0, show_default=True, help="b-value map sampling radius, km.")
 @click.option("--gr-plot", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write a Gutenberg-Richter plot (PNG/PDF/SVG).")
-def stats(delta_m, mc, mc_method, n_boot, dmc, series_window, map_spacing, map_radius, gr_plot, as_json, **kw) -> int:
+@click.option("--series-plot", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="With --series: draw the b-value time series (PNG/SVG).")
+@click.option("--map-out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="With --map-spacing: write the b-value map as GeoTIFF (.tif) or a figure (.png/.svg).")
+def stats(delta_m, mc, mc_method, n_boot, dmc, series_window, map_spacing, map_radius, gr_plot, series_plot, map_out,
+          as_json, **kw) -> int:
     """Completeness magnitude (MAXC, goodness of fit, b-stability) and b-values with uncertainties."""
     from tianshan.analysis import stats as st
     from tianshan.core.errors import InputError
@@ -171,10 +187,19 @@ def stats(delta_m, mc, mc_method, n_boot, dmc, series_window, map_spacing, map_r
              "positive": st.b_positive(mags, sel.time_s, mc, delta_m, dmc).as_dict()}
     doc = {"selection": _selection_doc(cat, sel), "delta_m": delta_m, "mc_used": mc,
            "mc_method": "given" if given else mc_method, "mc": mcs, "b": bvals}
+    if (series_plot is not None and not series_window) or (map_out is not None and not map_spacing):
+        raise InputError("--series-plot needs --series N and --map-out needs --map-spacing DEG",
+                         field="--series-plot" if series_plot is not None and not series_window else "--map-out")
     if series_window:
+        all_series = {}
         for method in ("tinti", "positive"):
             s = st.b_value_series(sel.time_s, mags, mc, delta_m, window=series_window, method=method, dmc=dmc)
+            all_series[method] = s
             doc.setdefault("series", {})[method] = {"time_s": s.time_s, "b": s.b, "std": s.std, "n": s.n}
+        if series_plot is not None:
+            from tianshan.analysis.ratemap import plot_b_series
+
+            doc["series_plot"] = str(plot_b_series(all_series, series_plot))
     if map_spacing:
         box = (float(sel.longitude_deg.min()), float(sel.latitude_deg.min()), float(sel.longitude_deg.max()),
                float(sel.latitude_deg.max()))
@@ -182,6 +207,11 @@ def stats(delta_m, mc, mc_method, n_boot, dmc, series_window, map_spacing, map_r
                             radius_km=map_radius)
         doc["map"] = {"longitude_deg": bm.longitude_deg, "latitude_deg": bm.latitude_deg, "b": bm.b, "std": bm.std,
                       "n": bm.n, "radius_km": bm.radius_km}
+        if map_out is not None:
+            from tianshan.analysis.ratemap import plot_b_map, write_b_map_geotiff
+
+            tif = map_out.suffix.lower() in (".tif", ".tiff")
+            doc["map_out"] = str(write_b_map_geotiff(bm, map_out) if tif else plot_b_map(bm, map_out))
     if gr_plot is not None:
         st.write_gr_plot(mags, gr_plot, delta_m, mc, st.b_value(mags, mc, delta_m), title=Path(cat.source).name)
         doc["gr_plot"] = str(gr_plot)
@@ -269,6 +299,60 @@ def _write_declustered(sel, res, path: Path) -> None:
                         int(res.background[i])])
 
 
+@command.command("ratemap")
+@source_options
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Output folder (rate.tif, rate.png, rate.json).")
+@click.option("--spacing", type=click.FloatRange(min=0.0, min_open=True), default=0.5, show_default=True,
+              help="Cell size, degrees.")
+@click.option("--method", type=click.Choice(["gardner-knopoff", "gruenthal", "uhrhammer", "reasenberg", "zaliapin"]),
+              default="gardner-knopoff", show_default=True, help="Declustering method.")
+@click.option("--rate-min-magnitude", type=float, default=None,
+              help="Count background events from this magnitude (default: MAXC + 0.2 of the selection).")
+@click.option("--smoothing-km", type=click.FloatRange(min=0.0), default=0.0, show_default=True,
+              help="Gaussian smoothing distance (Frankel 1995), km; 0: raw counts.")
+def ratemap_cmd(out_dir, spacing, method, rate_min_magnitude, smoothing_km, as_json, **kw) -> int:
+    """Declustered background rate map (events per year per km²): GeoTIFF, PNG and JSON summary."""
+    import numpy as np
+
+    from tianshan.analysis import ratemap as rm
+    from tianshan.analysis.stats import mc_maxc
+    from tianshan.io.atomic import atomic_write_text
+
+    polygon, bbox_text, xj = kw.get("polygon"), kw.get("bbox"), kw.get("xinjiang")
+    cat, sel = load_selection(kw)
+    if xj:
+        from tianshan.analysis.catalog import XINJIANG_BOX
+
+        box = XINJIANG_BOX
+    elif bbox_text is not None:
+        box = _bbox(bbox_text)
+    else:
+        box = (float(np.floor(sel.longitude_deg.min())), float(np.floor(sel.latitude_deg.min())),
+               float(np.ceil(sel.longitude_deg.max() + 1e-9)), float(np.ceil(sel.latitude_deg.max() + 1e-9)))
+    mmin = mc_maxc(sel.magnitude).mc if rate_min_magnitude is None else rate_min_magnitude
+    grid = rm.background_rate_map(sel, bbox=box, spacing_deg=spacing, method=method, min_magnitude=mmin,
+                                  smoothing_km=smoothing_km)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    from tianshan.analysis.etas.data import parse_polygon
+
+    outline = parse_polygon(polygon) if polygon else None
+    files = {"geotiff": str(grid.write_geotiff(out_dir / "rate.tif")),
+             "png": str(rm.plot_rate_map(grid, out_dir / "rate.png", lon=sel.longitude_deg, lat=sel.latitude_deg,
+                                         polygon=outline))}
+    doc = {"selection": _selection_doc(cat, sel), **grid.summary(), "files": files}
+    files["json"] = str(atomic_write_text(out_dir / "rate.json", json.dumps(_clean(doc), indent=1) + "\n"))
+    if as_json:
+        click.echo(json.dumps(_clean(doc), indent=1, ensure_ascii=False))
+        return 0
+    click.echo(f"{grid.n_background} background events of {grid.n_events} (M >= {grid.min_magnitude:.1f}, "
+               f"{grid.method}) over {grid.years:.1f} years: {doc['background_per_year']:.2f} per year, "
+               f"mean {doc['mean_rate_per_year_km2']:.3g} and max {doc['max_rate_per_year_km2']:.3g} per year per km² "
+               f"(cell {doc['max_cell_lon_deg']:.2f}E {doc['max_cell_lat_deg']:.2f}N)")
+    click.echo(f"wrote {files['geotiff']}, {files['png']}, {files['json']}")
+    return 0
+
+
 @command.command("sequence")
 @source_options
 @click.option("--main-magnitude", type=float, default=5.0, show_default=True,
@@ -317,4 +401,64 @@ def sequence(main_magnitude, completeness, radius_km, days_after, days_before, w
             light = "  light " + "/".join(d["traffic_light"][m]["status"] for m in ("classic", "positive"))
         click.echo(f"{d['time'][:19]}  M{d['magnitude']:.1f}  {d['latitude_deg']:.2f}N {d['longitude_deg']:.2f}E  "
                    f"{d['sequence_type']} ({d['sequence_type_zh']})  dM {dm}{light}")
+    return 0
+
+
+@command.command("sequences")
+@click.option("--store", "--url", "url", default=None,
+              help="Event store database URL (default: --data-dir, else the settings' store).")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Data folder: SQLite store <DATA_DIR>/tianshan.sqlite.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Settings file (default $TIANSHAN_CONFIG or ./tianshan.toml).")
+@click.option("--min-mag", "min_mag", type=float, default=5.0, show_default=True,
+              help="Status of every event at least this large.")
+@click.option("--mc", type=float, default=None,
+              help="Completeness magnitude (default: MAXC + 0.2 of the store's catalogue).")
+@click.option("--min-events", type=click.IntRange(min=5), default=50, show_default=True,
+              help="Traffic light: events needed for a b-value.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder of the product files (default: <data dir>/products/sequences).")
+@click.option("--save/--no-save", default=True, show_default=True,
+              help="Store each result as a 'sequence-status' product of its event.")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+def sequences_cmd(url, data_dir, config_path, min_mag, mc, min_events, out_dir, save, as_json) -> int:
+    """Sequence type and foreshock traffic light of every M >= --min-mag event in the event store."""
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from tianshan.analysis.sequences import store_sequence_status
+    from tianshan.cli._store_options import database_url
+    from tianshan.store import EventStore
+
+    resolved = database_url(url, data_dir, config_path)
+    if save and out_dir is None:
+        if data_dir is not None:
+            out_dir = Path(data_dir) / "products" / "sequences"
+        else:
+            from tianshan.config import load_settings
+
+            out_dir = Path(load_settings(config_path).data_dir) / "products" / "sequences"
+    with EventStore.open(resolved, upgrade=False) as store:
+        with Progress(console=Console(stderr=True), transient=True, disable=as_json) as bar:
+            task = bar.add_task("sequences", total=None)
+            cat, results = store_sequence_status(
+                store, min_magnitude=min_mag, out_dir=out_dir, save=save, mc=mc, min_events=min_events,
+                progress=lambda done, total: bar.update(task, completed=done, total=total))
+    docs = [{**r.status.as_dict(), "product": {"action": r.action, "version": r.version,
+                                               "path": None if r.path is None else str(r.path)}}
+            for r in results]
+    if as_json:
+        click.echo(json.dumps(_clean({"store": store.url, "n_events": len(cat), "min_magnitude": min_mag,
+                                      "results": docs}), indent=1, ensure_ascii=False))
+        return 0
+    click.echo(f"{len(results)} event(s) of M >= {min_mag:g} among {len(cat)} in the store"
+               + (f"; products in {out_dir}" if save else ""))
+    for r in results:
+        s = r.status
+        seq = s.sequence
+        dm = "n/a" if seq.delta_m is None else f"{'>' if seq.delta_m_lower_bound else ''}{seq.delta_m:.1f}"
+        lights = "/".join(s.lights[m].status for m in ("classic", "positive"))
+        click.echo(f"{s.as_dict()['time'][:19]}  M{s.magnitude:.1f}  {s.role:10s} {seq.sequence_type} "
+                   f"({seq.sequence_type_zh})  dM {dm}  light {lights}  [{r.action}]  {s.event_id}")
     return 0

@@ -87,9 +87,9 @@ def plot_map(paths, grids, event, *, rupture=None, exposure=None, faults=(), sta
     east, south = west + spec.nx * spec.dlon_deg, north - spec.ny * spec.dlat_deg
     font = cjk_font()
     zh = font is not None
-    fig, ax = plt.subplots(figsize=(9, 8))
-    if zh:
+    if zh:  # before the figure exists: axes and texts created earlier keep the default font (missing glyphs)
         plt.rcParams["font.family"] = [font]
+    fig, ax = plt.subplots(figsize=(9, 8))
     cmap = ListedColormap(SHAKEMAP_COLOURS)
     norm = BoundaryNorm(np.arange(0.5, 13.0, 1.0), cmap.N)
     ax.imshow(np.clip(cn, 1, 12), extent=(west, east, south, north), origin="upper", cmap=cmap, norm=norm,
