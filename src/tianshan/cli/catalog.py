@@ -136,10 +136,12 @@ def export(fmt, output, url, data_dir, config_path, start, end, min_mag, as_json
                                   "default: a local cluster, one process per core")
 @click.option("--state-dir", type=click.Path(file_okay=False, path_type=Path),
               help="folder of the chunk ledger (default: the SQLite store's folder)")
+@click.option("--exclusions", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="exclusions.json from `tianshan qc run`: channel-days left out of processing / 不处理的通道日")
 @store_options
 @click.option("--json", "as_json", is_flag=True, help="print the run summary as JSON")
 def build(archive, inventory, region, velocity, start, end, picker, model, chunk_s, overlap_s, scheduler, state_dir,
-          url, data_dir, config_path, as_json) -> None:
+          exclusions, url, data_dir, config_path, as_json) -> None:
     """Build the automatic catalog from continuous waveforms: QC, picking, association, location,
     magnitudes, event type; events go to the store. Re-running skips the chunks already done."""
     from tianshan.core.errors import InputError
@@ -152,6 +154,8 @@ def build(archive, inventory, region, velocity, start, end, picker, model, chunk
     resolved = database_url(url, data_dir, config_path)
     kwargs = dict(picker=picker, model=model, chunk_s=chunk_s, overlap_s=overlap_s, scheduler=scheduler,
                   region=region, velocity_model=velocity, state_dir=state_dir)
+    if exclusions is not None:
+        kwargs["exclusions"] = exclusions
     with EventStore.open(resolved) as store:
         if as_json:
             summary = build_catalog(archive, inventory, t0, t1, store, **kwargs)

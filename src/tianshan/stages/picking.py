@@ -104,7 +104,15 @@ Counters (:attr:`StreamingPicker.counters`): ``windows`` run, ``picks_published`
 before its search ends), ``start_deferred`` (held back near a window start),
 ``picker_errors``, ``listener_errors``, ``publish_errors``, ``jobs_dropped``,
 ``latencies_measured``, ``latency_unknown``, ``callback_errors``, ``clock_published``,
-``clock_errors``.
+``clock_errors``, ``excluded_channel_windows`` (a channel left out of a window, below).
+
+Excluded channels
+-----------------
+``exclusions``: sources answering ``excluded(stream_id, time) -> reasons`` -- the live QC
+(:class:`tianshan.stages.qc.LiveQC`) and/or a QC exclusion list of ``tianshan qc run``
+(:class:`tianshan.qc.metrics.exclusion.ExclusionList`). A channel excluded at the end of a
+window is left out of that window (counted in ``excluded_channel_windows``; the reasons are
+logged when they change).
 """
 
 from __future__ import annotations
@@ -145,6 +153,7 @@ class StreamingPickerCounters:
     callback_errors: int = 0
     clock_published: int = 0
     clock_errors: int = 0
+    excluded_channel_windows: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return dataclasses.asdict(self)
@@ -210,7 +219,7 @@ class StreamingPicker:
                  on_published: Callable[..., object] | None = None,
                  heartbeat_s: float | None = None, clock_subject: str | None = subjects.CLOCK,
                  lead_s: float = 40.0, s_search_s: float | None = None,
-                 close_timeout_s: float = 30.0) -> None:
+                 close_timeout_s: float = 30.0, exclusions=()) -> None:
         if not window_s > 0:
             raise InputError(f"window must be > 0 s, got {window_s}", field="window_s")
         if not 0 < step_s <= window_s - max(edge_s, s_edge_s):
@@ -245,6 +254,9 @@ class StreamingPicker:
         self.clock_subject = clock_subject
         self.close_timeout_s = float(close_timeout_s)
         self.counters = StreamingPickerCounters()
+        self.exclusions = (() if exclusions is None else tuple(exclusions) if isinstance(exclusions, (list, tuple))
+                           else (exclusions,))
+        self._excluded_logged: dict[StreamID, tuple[str, ...]] = {}
         self._arrivals: dict[StreamID, _Arrivals] = {}
         self._max_done_ns: int | None = None       # newest window end picked
         self._latencies: collections.deque = collections.deque(maxlen=MAX_LATENCIES)
@@ -501,11 +513,28 @@ class StreamingPicker:
         st = Stream()
         t0, t1 = UTCDateTime(ns=start_ns), UTCDateTime(ns=end_ns)
         for sid in sensor.streams.values():
+            if self._is_excluded(sid, t1):
+                continue
             tr = self._buffers.window(sid, t0, t1)
             if tr is not None:
                 # gaps come back masked: pick the contiguous pieces, never the masked fill
                 st.extend(tr.split() if isinstance(tr.data, np.ma.MaskedArray) else [tr])
         return st
+
+    def _is_excluded(self, sid: StreamID, t) -> bool:
+        """Whether a QC source excludes ``sid`` at ``t`` (counted; reasons logged when they change)."""
+        reasons: tuple[str, ...] = ()
+        for source in self.exclusions:
+            reasons += tuple(source.excluded(sid, t))
+        if reasons != self._excluded_logged.get(sid, ()):
+            if reasons:
+                log.warning("streaming picker: %s excluded by QC: %s", sid, "; ".join(reasons))
+            else:
+                log.info("streaming picker: %s back in the windows", sid)
+            self._excluded_logged[sid] = reasons
+        if reasons:
+            self.counters.excluded_channel_windows += 1
+        return bool(reasons)
 
     async def _run(self, key, start_ns: int, end_ns: int, final: bool) -> None:
         stream = self._cut(key, start_ns, end_ns)

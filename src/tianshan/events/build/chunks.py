@@ -47,6 +47,8 @@ class ChunkTask:
     picker: str = "classic"
     model: str | None = None
     picker_options: tuple[tuple[str, object], ...] = ()
+    #: QC exclusions overlapping the read window (:meth:`ExclusionList.as_tuples`): not picked.
+    exclusions: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -167,6 +169,8 @@ def process_chunk(task: ChunkTask) -> ChunkResult:
         qc_counts = dict(qc.counts)
         records = tuple(r for r in qc.records if _record_start(r) < core1 and _record_end(r) >= core0)
         known = qc.clean
+    if task.exclusions and len(known):
+        known = _exclude(known, task, counts)
     _, pre, unknown = filter_known(stream, expected)
     counts.update(pre)
     clean, _, _ = filter_known(known, expected)
@@ -179,6 +183,20 @@ def process_chunk(task: ChunkTask) -> ChunkResult:
     picks.sort(key=lambda p: (p.time, str(p.stream_id), p.phase))
     return ChunkResult(task.index, task.core_start_ns, task.core_end_ns, tuple(picks),
                        {k: int(v) for k, v in counts.items() if v}, qc_counts, records, tuple(sorted(unknown)))
+
+
+def _exclude(stream, task: ChunkTask, counts: Counter):
+    """``stream`` without the QC-excluded channel-days; counts ``qc_excluded_streams`` and logs the reasons."""
+    import logging
+
+    from tianshan.qc.metrics.exclusion import ExclusionList
+
+    kept, hit = ExclusionList.from_tuples(task.exclusions).apply(stream, _time(task.read_start_ns),
+                                                                 _time(task.read_end_ns))
+    for sid, reasons in sorted(hit.items()):
+        logging.getLogger(__name__).info("chunk %d: %s excluded by QC (%s)", task.index, sid, "; ".join(reasons))
+    counts["qc_excluded_streams"] += len(hit)
+    return kept
 
 
 def _record_start(record) -> datetime:

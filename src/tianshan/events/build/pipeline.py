@@ -286,8 +286,10 @@ def event_id_for(picks: Sequence[Pick]) -> str:
     return f"smi:{AUTHORITY}/event/{hashlib.sha1(text.encode()).hexdigest()[:32]}"
 
 
-def _event_stream(index: ArchiveIndex, picks: Sequence[Pick], expected: dict[str, float], counts: Counter):
-    """Raw counts of the stations with picks, from before the first to after the last pick."""
+def _event_stream(index: ArchiveIndex, picks: Sequence[Pick], expected: dict[str, float], counts: Counter,
+                  exclusions=None):
+    """Raw counts of the stations with picks, from before the first to after the last pick (QC-excluded
+    channel-days removed)."""
     t0 = min(p.time for p in picks) - timedelta(seconds=MAGNITUDE_PRE_S)
     t1 = max(p.time for p in picks) + timedelta(seconds=MAGNITUDE_POST_S)
     stations = {p.stream_id.station_id for p in picks}
@@ -295,6 +297,9 @@ def _event_stream(index: ArchiveIndex, picks: Sequence[Pick], expected: dict[str
     a, b = datetime_ns(t0), datetime_ns(t1)
     stream, read_counts = read_window(index.files_for(a, b, ids), a, b, ids)
     stream, _, _ = filter_known(stream, expected)
+    if exclusions is not None and len(exclusions):
+        stream, hit = exclusions.apply(stream, t0, t1)
+        counts["qc_excluded_event_streams"] += len(hit)
     counts["event_window_corrupt_records"] += read_counts.get("corrupt_records", 0)
     return stream
 
@@ -317,14 +322,14 @@ def _locate_one(assoc, network: Network, configs: dict, counts: Counter) -> Even
 
 
 def _measure_one(event: Event, network: Network, index: ArchiveIndex, expected: dict[str, float],
-                 counts: Counter) -> Event:
+                 counts: Counter, exclusions=None) -> Event:
     """Magnitudes and event type of a located event that passed the screen."""
     picks = event.picks
     origin = event.preferred_origin
     try:
         from tianshan.events.magnitude import compute_magnitudes
 
-        stream = _event_stream(index, picks, expected, counts)
+        stream = _event_stream(index, picks, expected, counts, exclusions)
         res = compute_magnitudes(origin, picks, stream, network.inventory, network.stations)
         event = replace(event, amplitudes=tuple(res.amplitudes))
         preferred = None if res.preferred is None else res.preferred.id
@@ -396,13 +401,36 @@ def _default_state_dir(store) -> Path:
     return path.parent
 
 
+def _load_exclusions(exclusions, start: datetime, end: datetime):
+    """The QC exclusions overlapping ``[start, end)`` (an empty list for None), each logged once."""
+    from tianshan.qc.metrics.exclusion import ExclusionList
+
+    if exclusions is None:
+        return ExclusionList()
+    if not isinstance(exclusions, ExclusionList):
+        exclusions = ExclusionList.load(exclusions)
+    here = exclusions.between(start, end)
+    for e in here:
+        log.info("QC exclusion: %s %s to %s not processed (%s)", e.stream_id, e.start.isoformat(),
+                 e.end.isoformat(), "; ".join(e.reasons))
+    return here
+
+
+def _ns_time(ns: int) -> datetime:
+    from datetime import timezone
+
+    return datetime.fromtimestamp(ns // 1_000_000_000, tz=timezone.utc) + timedelta(
+        microseconds=(ns % 1_000_000_000) // 1000)
+
+
 def build_catalog(archive: str | os.PathLike, inventory=None, start: datetime | str | None = None,
                   end: datetime | str | None = None, store=None, picker: str = "classic",
                   model: str | os.PathLike | None = None, chunk_s: float = 3600.0,
                   overlap_s: float = DEFAULT_OVERLAP_S, scheduler=None, progress: Progress | None = None, *,
                   region=None, velocity_model: VelocityModel | str | os.PathLike | None = None,
                   picker_options: dict | None = None, associator_config=None, locate_config=None,
-                  screen_config=None, state_dir: str | os.PathLike | None = None) -> BuildSummary:
+                  screen_config=None, state_dir: str | os.PathLike | None = None,
+                  exclusions=None) -> BuildSummary:
     """Build the automatic catalog of ``[start, end)`` from ``archive`` into ``store``.
 
     ``archive``: an SDS archive, a folder of miniSEED files or one file. ``inventory``: a
@@ -416,6 +444,10 @@ def build_catalog(archive: str | os.PathLike, inventory=None, start: datetime | 
     store's folder). ``screen_config``: the event screen's settings
     (:class:`tianshan.events.screen.ScreenConfig`; quality gates and the larger-event check);
     rejected events are not stored and are counted in :attr:`BuildSummary.rejected`.
+    ``exclusions``: QC exclusions (:class:`tianshan.qc.metrics.exclusion.ExclusionList` or the path
+    of the ``exclusions.json`` of ``tianshan qc run``): excluded channel-days are not picked and
+    not used for magnitudes (counted in ``warnings["qc_excluded_streams"]`` per chunk and stream,
+    reasons logged).
     Each stored event gets ``region_name`` (English place phrase) and a ``"quick_report"``
     product (:func:`quick_report_product`, with the region's places when a region is given).
     """
@@ -439,8 +471,12 @@ def build_catalog(archive: str | os.PathLike, inventory=None, start: datetime | 
     expected = _expected_rates(network.stations, start, end)
     options = tuple(sorted((picker_options or {}).items()))
     model_str = None if model is None else str(model)
-    key = run_key({"archive": str(Path(archive).resolve()), "picker": picker, "model": model_str,
-                   "options": options, "chunk_s": chunk_s, "overlap_s": overlap_s, "streams": expected})
+    excl = _load_exclusions(exclusions, start - timedelta(seconds=overlap_s), end + timedelta(seconds=overlap_s))
+    run = {"archive": str(Path(archive).resolve()), "picker": picker, "model": model_str,
+           "options": options, "chunk_s": chunk_s, "overlap_s": overlap_s, "streams": expected}
+    if len(excl):
+        run["exclusions"] = excl.as_tuples()
+    key = run_key(run)
     data_dir = Path(state_dir) if state_dir is not None else _default_state_dir(store)
     ledger = ChunkLedger(data_dir, key)
 
@@ -462,7 +498,8 @@ def build_catalog(archive: str | os.PathLike, inventory=None, start: datetime | 
             qc_counts.update(done["qc_counts"])
             skipped.update(done["skipped_streams"])
             continue
-        tasks.append(ChunkTask(i, c0, c1, r0, r1, index.files_for(r0, r1), expected, picker, model_str, options))
+        tasks.append(ChunkTask(i, c0, c1, r0, r1, index.files_for(r0, r1), expected, picker, model_str, options,
+                               excl.between(_ns_time(r0), _ns_time(r1)).as_tuples()))
 
     save_qc = getattr(store, "save_qc_records", None)
     state = {"done": n_skipped, "failed": 0, "qc_stored": 0}
@@ -548,7 +585,7 @@ def build_catalog(archive: str | os.PathLike, inventory=None, start: datetime | 
             if eid not in accepted_new:
                 existing += 1
                 continue
-            event = _measure_one(accepted_new[eid], network, index, expected_map, counts)
+            event = _measure_one(accepted_new[eid], network, index, expected_map, counts, excl)
             product = None
             try:
                 event, product = quick_report_product(event, network.places, product_dir)

@@ -313,6 +313,30 @@ class ExclusionList:
             out.extend(pieces)
         return out
 
+    def between(self, start, end) -> "ExclusionList":
+        """The exclusions overlapping ``[start, end)``."""
+        a, b = as_utc(start, "start"), as_utc(end, "end")
+        return ExclusionList(e for e in self if e.start < b and e.end > a)
+
+    def as_tuples(self) -> tuple:
+        """Plain picklable values ``(stream id, start ISO, end ISO, reasons)`` (for Dask tasks)."""
+        return tuple((str(e.stream_id), _iso(e.start), _iso(e.end), e.reasons) for e in self)
+
+    @classmethod
+    def from_tuples(cls, items) -> "ExclusionList":
+        return cls(Exclusion(StreamID.parse(sid), a, b, tuple(r)) for sid, a, b, r in items)
+
+    def apply(self, stream, start, end) -> tuple[object, dict[str, tuple[str, ...]]]:
+        """``(filtered stream, {stream id: reasons})``: :meth:`filter_stream` and the streams of
+        ``stream`` that lost data to an exclusion overlapping ``[start, end)``, with its reasons."""
+        here = self.between(start, end)
+        ids = {tr.id for tr in stream}
+        hit: dict[str, tuple[str, ...]] = {}
+        for e in here:
+            if str(e.stream_id) in ids:
+                hit[str(e.stream_id)] = tuple(dict.fromkeys(hit.get(str(e.stream_id), ()) + e.reasons))
+        return (here.filter_stream(stream) if hit else stream), hit
+
     def as_dict(self) -> dict:
         return {"exclusions": [e.as_dict() for e in self]}
 
