@@ -22,7 +22,7 @@ def test_demo_end_to_end(demo_run, capsys):
     captured = capsys.readouterr()
     assert code == 0, captured.err
     summary = json.loads(captured.out)
-    assert list(summary) == ["region", "simulate", "store", "catalog", "realtime", "report"]
+    assert list(summary) == ["region", "simulate", "store", "catalog", "realtime", "eew", "intensity", "loss", "report"]
     assert summary["region"]["stations"] == 70
     # 70 stations x (HH + HN) x 3 components, every channel written
     assert summary["simulate"]["channels"] == 420
@@ -86,9 +86,85 @@ def test_demo_end_to_end(demo_run, capsys):
     assert "实时处理时间线 / Real-time timeline" in page and "Real-time vs batch catalog vs true source" in page
     assert "中国地震台网自动测定" in page and "CENC automatic determination" in page
     assert "轮台" in page and "Luntai" in page
-    assert page.count("<tr><td class=l>TS.") == 70
+    records = page.split("<h2>台站记录 Station records</h2>", 1)[1].split("<h2>", 1)[0]
+    assert records.count("<tr><td class=l>TS.") == 70
     assert (out / "waveforms.png").stat().st_size > 10_000
     assert "<svg" in page
+
+    _check_eew(out, summary, page)
+    _check_intensity(out, summary, page)
+    _check_loss(out, summary, page)
+
+
+def _check_eew(out, summary, page):
+    """Issue 5.7: the EEW alert timeline and per-city warning times, consistent with the truth."""
+    eew = json.loads((out / "eew" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["eew"]["first_alert_s"] == eew["first_alert_s"]
+    # the first alert comes once 4 stations have 1 s of P (the issue's criterion, 1-s packets)
+    assert eew["first_alert_s"] is not None and eew["alert_minus_p4_s"] <= 1.0
+    assert abs(eew["magnitude_final"] - 6.5) < 1.0 and eew["epicentral_error_km_final"] < 10.0
+    times = [a["t_after_origin_s"] for a in eew["timeline"]]
+    assert eew["timeline"][0]["type"] == "alert" and times == sorted(times)
+    assert len(eew["alerts"]) == sum(a["type"] != "cancel" for a in eew["timeline"])
+    # per place: warning time = true S arrival - first listing; inside the blind zone it is negative
+    near = eew["nearest_targets"]
+    assert near[0]["name"] == "Luntai" and len(near) == 5
+    for t in eew["targets"]:
+        if t["warning_time_s"] is None:
+            continue
+        assert t["warning_time_s"] == pytest.approx(t["s_after_origin_s"] - t["listed_after_origin_s"], abs=0.15)
+        if t["listed_after_origin_s"] == pytest.approx(eew["first_alert_s"], abs=0.05) and \
+                abs(t["distance_km"] - eew["blind_zone_radius_km"]) > 2.0:   # listed in the first alert
+            assert (t["warning_time_s"] < 0) == (t["distance_km"] < eew["blind_zone_radius_km"])
+    korla = next(t for t in eew["targets"] if t["name"] == "Korla")
+    assert korla["warning_time_s"] > 0 and korla["outcome"] in ("true", "false")
+    msgs = (out / "eew" / "alerts.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(msgs) == eew["messages"] and json.loads(msgs[0])["msg_type"] == "alert"
+    assert (out / "eew" / "first_alert.cap.xml").read_bytes().startswith(b"<?xml")
+    assert "地震预警 / Earthquake early warning" in page and "eew/timeline.png" in page
+    assert (out / "eew" / "timeline.png").stat().st_size > 5_000
+
+
+def _check_intensity(out, summary, page):
+    """Issue 6.7: the map predicted from the origin, then conditioned on the records; station table."""
+    from tianshan.products.shakemap.inputs import read_station_csv
+
+    doc = json.loads((out / "intensity" / "summary.json").read_text(encoding="utf-8"))
+    assert doc["event"].startswith("automatic catalog event")
+    records = read_station_csv(out / "intensity" / "records.csv")
+    assert len(records) == summary["intensity"]["records"] == doc["conditioned"]["stations"]["used"] >= 20
+    for version in ("v1_predicted", "v2_conditioned"):
+        for name in ("map.png", "grid.xml", "intensity_cn.tif", "summary.json"):
+            assert (out / "intensity" / version / name).stat().st_size > 0
+    # an Mw 6.5 at 12 km depth: VII-IX at the epicentre whether predicted or conditioned
+    for key in ("predicted", "conditioned"):
+        assert 7.0 <= doc[key]["max_intensity_cn"]["value"] <= 10.0
+        assert [r["degree"] for r in doc[key]["degrees"]] == sorted((r["degree"] for r in doc[key]["degrees"]),
+                                                                    reverse=True)
+    luntai = doc["stations"][0]
+    assert luntai["station"] == "TS.LUNT" and luntai["distance_km"] < 25
+    # the record's intensity, the model's and the conditioned map's agree within one degree at the nearest station
+    assert abs(luntai["intensity_record"] - luntai["intensity_predicted"]) < 1.0
+    assert abs(luntai["intensity_conditioned"] - luntai["intensity_record"]) < 1.0
+    assert "烈度速报 / Intensity map" in page
+    assert "intensity/v1_predicted/map.png" in page and "intensity/v2_conditioned/map.png" in page
+
+
+def _check_loss(out, summary, page):
+    """Issue 7.6: the loss estimate on the page, and the report linked when it could be written."""
+    doc = json.loads((out / "loss" / "loss.json").read_text(encoding="utf-8"))
+    loss = json.loads((out / "loss" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["loss"]["response_level"] == doc["response_level"] in ("I", "II", "III", "IV", "none")
+    assert summary["loss"]["pager_alert"] == doc["pager_alert"] in ("green", "yellow", "orange", "red")
+    assert sum(doc["fatalities"]["bin_probabilities"].values()) == pytest.approx(1.0, abs=0.01)
+    assert loss["intensity_field"].startswith("conditioned intensity map")
+    assert "灾害损失评估 / Loss estimate" in page
+    if loss["report"]["status"] == "written":
+        for fmt in ("html", "pdf"):
+            rel = loss["report"]["files"][fmt]
+            assert (out / rel).stat().st_size > 1_000 and rel in page
+    else:
+        assert loss["report"]["status"] in page
 
 
 def test_demo_bad_config_is_a_user_error(tmp_path, capsys):

@@ -52,12 +52,18 @@ class Table:
 
 @dataclass(frozen=True)
 class Section:
-    """A titled block of (label, value) rows, paragraphs and tables, added by later stages."""
+    """A titled block of (label, value) rows, paragraphs, tables and images, added by later stages.
+
+    ``images``: (path relative to the page, caption) shown side by side; ``links``: (path
+    relative to the page, text) listed under the section.
+    """
 
     title: str
     rows: Sequence[tuple[str, str]] = ()
     paragraphs: Sequence[str] = ()
     tables: Sequence[Table] = ()
+    images: Sequence[tuple[str, str]] = ()
+    links: Sequence[tuple[str, str]] = ()
 
 
 @dataclass(frozen=True)
@@ -182,6 +188,8 @@ h1{font-size:1.5em;margin-bottom:0}h2{font-size:1.15em;border-bottom:1px solid #
 td,th{border:1px solid #ddd;padding:3px 6px;text-align:right}th{background:#f3f3f3}
 td.l,th.l{text-align:left}.facts td{text-align:left}.note{color:#7a5b00;background:#fff7de;padding:6px 10px}
 table.data{margin:0.8em 0}caption{text-align:left;font-weight:600;padding:4px 0}
+.figs{display:flex;flex-wrap:wrap;gap:12px}.figs figure{flex:1 1 420px;margin:0}.figs img{max-width:100%}
+figcaption{font-size:0.85em;color:#555}
 """
 
 
@@ -202,6 +210,23 @@ def table_html(table: Table) -> str:
                    for row in table.rows)
     caption = f"<caption>{e(table.caption)}</caption>" if table.caption else ""
     return f'<table class="data">{caption}<tr>{head}</tr>{body}</table>'
+
+
+def _images_html(images: Sequence[tuple[str, str]]) -> str:
+    """Figures side by side (wrapping on narrow screens)."""
+    if not images:
+        return ""
+    e = html.escape
+    figs = "".join(f'<figure><a href="{e(p)}"><img src="{e(p)}" alt="{e(c)}"></a><figcaption>{e(c)}</figcaption>'
+                   f'</figure>' for p, c in images)
+    return f'<div class="figs">{figs}</div>'
+
+
+def _links_html(links: Sequence[tuple[str, str]]) -> str:
+    if not links:
+        return ""
+    e = html.escape
+    return "<ul>" + "".join(f'<li><a href="{e(p)}">{e(t)}</a></li>' for p, t in links) + "</ul>"
 
 
 def write_index_html(path: Path, data: ReportData, waveform_png: str | None = None) -> Path:
@@ -227,6 +252,8 @@ def write_index_html(path: Path, data: ReportData, waveform_png: str | None = No
            f'</table>' if sec.rows else "")
         + "".join(f"<p>{e(par)}</p>" for par in sec.paragraphs)
         + "".join(table_html(t) for t in sec.tables)
+        + _images_html(sec.images)
+        + _links_html(sec.links)
         for sec in data.sections)
     wave = (f'<h2>波形 Waveforms</h2><img src="{e(waveform_png)}" alt="waveforms of the nearest stations" '
             f'style="max-width:100%">') if waveform_png else ""

@@ -1,12 +1,15 @@
-"""The demo's stages: region -> simulate -> store -> catalog -> realtime -> report.
+"""The demo's stages: region -> simulate -> store -> catalog -> realtime -> eew -> intensity -> loss -> report.
 
 The scenario: an Mw 6.5 earthquake at 12 km depth under the South Tian Shan
 front north of Luntai (轮台, Bayingolin), recorded by the built-in demo
 region's simulated stations. ``catalog`` runs the batch cataloging chain on the
 simulated archive; ``realtime`` replays the same archive through the SeedLink
 server into the real-time daemon (:mod:`tianshan.demo.realtime`, its own store
-``realtime.sqlite``). Later capabilities (early warning, intensity, losses...)
-add their stages before ``report``.
+``realtime.sqlite``). ``eew`` replays the scenario's records through the early-warning
+engine (:mod:`tianshan.demo.eew_stage`), ``intensity`` maps the shaking predicted and then
+conditioned on the records (:mod:`tianshan.demo.intensity_stage`), ``loss`` runs the loss
+chain on that map and writes the loss report (:mod:`tianshan.demo.loss_stage`). Later
+capabilities add their stages before ``report``.
 """
 
 from __future__ import annotations
@@ -231,8 +234,11 @@ class ReportStage:
     title: str = "报告 Report (index.html)"
 
     def run(self, config: DemoConfig, done: Mapping[str, StageRecord]):
+        from tianshan.demo.eew_stage import eew_files, eew_sections
+        from tianshan.demo.intensity_stage import intensity_files, intensity_sections
+        from tianshan.demo.loss_stage import loss_files, loss_sections
         from tianshan.demo.realtime import realtime_sections
-        from tianshan.demo.report import PlaceMark, ReportData, StationRow, write_index_html, write_waveform_png
+        from tianshan.demo.report import PlaceMark, ReportData, StationRow, write_index_html
 
         profile = done["region"].result
         result, paths = done["simulate"].result
@@ -264,6 +270,10 @@ class ReportStage:
                 (rt.folder / "products", "real-time reports 实时产品"),
                 (rt.folder / "run.log", "structured log of the real-time run (JSON lines) 运行日志"))
                 if Path(p).exists()]
+        eew = done["eew"].result if "eew" in done else None
+        inten = done["intensity"].result if "intensity" in done else None
+        loss = done["loss"].result if "loss" in done else None
+        files += eew_files(eew, out) + intensity_files(inten, out) + loss_files(loss, out)
         stages = [(r.name, r.title, r.seconds) for r in done.values()]
         near = min(result.truth, key=lambda t: t.epicentral_distance_m)
         data = ReportData(
@@ -277,7 +287,8 @@ class ReportStage:
                    ("最近台站 Nearest station", f"{near.station_id} {near.epicentral_distance_m / 1000:.1f} km, "
                                               f"PGA {near.pga_m_s2:.3g} m/s²"),
                    ("随机种子 Seed", str(config.seed))],
-            sections=catalog_sections(catalog, src) + realtime_sections(rt, src, _catalog_event(done, src)),
+            sections=(catalog_sections(catalog, src) + realtime_sections(rt, src, _catalog_event(done, src))
+                      + eew_sections(eew, out) + intensity_sections(inten, out) + loss_sections(loss, out)),
             notes=("本页为模拟情景，不是真实地震；台站为置于真实城镇的模拟台站。 This is a simulated scenario, not a real "
                    "earthquake; the stations are simulated instruments placed at real towns.",))
         index = write_index_html(out / "index.html", data, png.name if png else None)
@@ -311,10 +322,16 @@ class ReportStage:
                                   "automatic picks (green, dashed)", panel_picks)
 
 
-def default_stages(realtime_speed: float | None = DEFAULT_SPEED) -> tuple[Any, ...]:
-    """The demo's chain; ``realtime_speed`` None leaves out the real-time replay."""
+def default_stages(realtime_speed: float | None = DEFAULT_SPEED, loss_region: str = "demo") -> tuple[Any, ...]:
+    """The demo's chain; ``realtime_speed`` None leaves out the real-time replay; ``loss_region``: the
+    exposure of the loss stage (``"demo"`` or a region folder with census counties)."""
+    from tianshan.demo.eew_stage import EEWStage
+    from tianshan.demo.intensity_stage import IntensityStage
+    from tianshan.demo.loss_stage import LossStage
+
     tail = () if realtime_speed is None else (RealtimeStage(speed=realtime_speed),)
-    return (RegionStage(), SimulateStage(), StoreStage(), CatalogStage(), *tail, ReportStage())
+    return (RegionStage(), SimulateStage(), StoreStage(), CatalogStage(), *tail, EEWStage(), IntensityStage(),
+            LossStage(region=loss_region), ReportStage())
 
 
 __all__ = ["default_stages", "RegionStage", "SimulateStage", "StoreStage", "CatalogStage", "RealtimeStage",
