@@ -1,7 +1,8 @@
 """``tianshan scenario``: earthquake scenarios (情景构建) -> intensity, losses, response level.
 
 * ``tianshan scenario run --lat 41.8 --lon 84.3 --depth 12 --mag 6.5 [--fault nearest|NAME]
-  [--strike DEG] [--region DIR|demo] [--json]`` -- one scenario;
+  [--strike DEG] [--region DIR|demo] [--gmm simple|xinjiang] [--json]`` -- one scenario (``--gmm``: the
+  intensity prediction, :data:`tianshan.products.loss.scenario.INTENSITY_MODELS`);
 * ``tianshan scenario run --batch scenarios.csv [--region DIR] [--json]`` -- many, from a CSV
   with columns ``lat,lon,depth,mag`` and optional ``name,fault,strike,dip,rake``;
 * ``--report DIR`` also writes the bilingual loss report (:mod:`tianshan.products.reports.loss`:
@@ -177,9 +178,13 @@ def _slug(text: str) -> str:
 @click.option("--report", "report_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Also write the bilingual loss report (HTML, PDF, map, JSON) into this folder "
                    "(one subfolder per scenario with --batch).")
+@click.option("--gmm", default="simple", show_default=True, type=click.Choice(["simple", "xinjiang"]),
+              help="Intensity prediction: 'simple' (BSSA14 PGV -> Worden 2012 MMI) or 'xinjiang' (Yu et al. "
+                   "2013 Xinjiang elliptical intensity attenuation, long axis along --fault/--strike, Chinese "
+                   "scale as MMI).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def run(lat, lon, depth, mag, fault, strike, dip, rake, name, region, raster, historical,
-        vulnerability_class, gdp_per_capita_usd, provincial_gdp_usd, batch, out, report_dir, as_json) -> None:
+        vulnerability_class, gdp_per_capita_usd, provincial_gdp_usd, batch, out, report_dir, gmm, as_json) -> None:
     """Run one scenario (--lat --lon --depth --mag) or a --batch file through the loss chain."""
     from tianshan.products.loss.scenario import run_scenario
 
@@ -203,7 +208,8 @@ def run(lat, lon, depth, mag, fault, strike, dip, rake, name, region, raster, hi
     docs = []
     reports = []
     for i, sc in enumerate(scenarios, start=1):
-        res = run_scenario(sc, ctx.exposure, faults=ctx.faults, historical=ctx.historical, options=options)
+        res = run_scenario(sc, ctx.exposure, faults=ctx.faults, historical=ctx.historical, options=options,
+                           intensity=gmm)
         doc = res.as_json()
         doc["warnings"] = list(doc["warnings"]) + list(ctx.notes)
         docs.append(doc)

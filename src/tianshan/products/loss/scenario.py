@@ -6,12 +6,15 @@ ShakeMap-style conditioned grid for a real event -- through exposure
 shelter (:mod:`.casualties`) to the response level, county ranking, nearest towns, needs and
 historical earthquakes (:mod:`.response`).
 
-:func:`run_scenario` builds the field for a hypothetical earthquake with ``intensity``
-(default :func:`.simple_intensity.predict_shaking`, the one place to plug the project's own
-ground-motion prediction in) and calls :func:`assess`. The rupture orientation comes from an
+:func:`run_scenario` builds the field for a hypothetical earthquake with ``intensity``: a
+callable with the signature of :func:`.simple_intensity.predict_shaking`, or a name of
+:data:`INTENSITY_MODELS` -- ``"simple"`` (default; BSSA14 PGV -> Worden 2012 MMI) or
+``"xinjiang"`` (:func:`.xinjiang_intensity.predict_shaking`: the Yu et al. 2013 Xinjiang
+elliptical intensity attenuation, long axis along the strike, Chinese scale taken as MMI) --
+and calls :func:`assess`. The rupture orientation comes from an
 explicit strike, a named fault of the region, or ``fault="nearest"`` (the fault trace nearest
-the epicentre within :data:`NEAREST_FAULT_KM`); without one the prediction averages over
-orientations. Rake from the fault's own rake, else its GEM ``slip_type``
+the epicentre within :data:`NEAREST_FAULT_KM`); without one the simple prediction averages over
+orientations (the Xinjiang one draws circular isoseismals). Rake from the fault's own rake, else its GEM ``slip_type``
 (Reverse/Anticline/Syncline 90, Normal -90, Dextral 180, Sinistral 0, Sinistral-Reverse 45,
 Dextral-Reverse 135, Sinistral-Normal -45, Dextral-Normal -135), else 90.
 
@@ -49,6 +52,11 @@ LIMITATIONS = (
     "PAGER empirical models for China (Jaiswal & Wald 2010, 2011) calibrated on national data up to 2008.",
     "Population outside the exposure region (across borders) is not counted.",
 )
+#: Replaces the second line of :data:`LIMITATIONS` when the field came from the Xinjiang model.
+XINJIANG_INTENSITY_LIMITATION = ("Intensity from the Yu et al. (2013) Xinjiang elliptical attenuation (Chinese scale "
+                                 "taken as MMI, no site or depth term) unless a field is given.")
+#: Intensity predictions :func:`run_scenario` knows by name (``intensity=``; CLI ``--gmm``).
+INTENSITY_MODELS = ("simple", "xinjiang")
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,9 +159,34 @@ class ScenarioResult:
             "historical": self.historical,
             "alerts": {"fatalities": self.fatalities.alert, "economic": self.economic.alert},
             "warnings": list(self.warnings),
-            "limitations": list(LIMITATIONS),
+            "limitations": list(_limitations(getattr(self.shaking, "source", ""))),
         }
         return out
+
+
+def _limitations(source: str) -> tuple[str, ...]:
+    if source.startswith("Yu et al. (2013)"):
+        return (LIMITATIONS[0], XINJIANG_INTENSITY_LIMITATION, *LIMITATIONS[2:])
+    return LIMITATIONS
+
+
+def intensity_model(intensity=None):
+    """The prediction callable for ``intensity``: None or ``"simple"``, ``"xinjiang"`` (:data:`INTENSITY_MODELS`),
+    or a callable (returned as is)."""
+    if intensity is None or callable(intensity):
+        from tianshan.products.loss import simple_intensity
+
+        return intensity or simple_intensity.predict_shaking
+    name = str(intensity).strip().lower()
+    if name == "simple":
+        from tianshan.products.loss import simple_intensity
+
+        return simple_intensity.predict_shaking
+    if name == "xinjiang":
+        from tianshan.products.loss import xinjiang_intensity
+
+        return xinjiang_intensity.predict_shaking
+    raise InputError(f"unknown intensity model {intensity!r}; one of {', '.join(INTENSITY_MODELS)}", field="--gmm")
 
 
 def assess(shaking, exposure: Exposure, *, latitude_deg: float, longitude_deg: float, magnitude: float,
@@ -254,8 +287,11 @@ def fault_orientation(faults, which: str, latitude_deg: float, longitude_deg: fl
 
 def run_scenario(scenario: Scenario, exposure: Exposure, *, faults=(), historical=(),
                  options: LossOptions = LossOptions(), intensity=None, shaking=None) -> ScenarioResult:
-    """Predict the field for ``scenario`` (unless ``shaking`` is given) and run :func:`assess`."""
+    """Predict the field for ``scenario`` (unless ``shaking`` is given) with ``intensity`` (a name of
+    :data:`INTENSITY_MODELS` or a callable; :func:`intensity_model`) and run :func:`assess`."""
     from tianshan.products.loss import simple_intensity
+
+    predict = intensity_model(intensity) if shaking is None else None
 
     rup: dict = {"strike_deg": scenario.strike_deg, "dip_deg": scenario.dip_deg, "rake_deg": scenario.rake_deg,
                  "fault": None, "orientation": "given" if scenario.strike_deg is not None else
@@ -271,7 +307,6 @@ def run_scenario(scenario: Scenario, exposure: Exposure, *, faults=(), historica
                          f"exposure area {exposure.name!r}: nearest populated place {near:.0f} km away "
                          f"(limit {options.max_outside_km:g} km)", field="lat, lon")
     if shaking is None:
-        predict = intensity or simple_intensity.predict_shaking
         dip = rup.get("dip_deg") or 90.0
         rake = rup.get("rake_deg")
         rake = simple_intensity.DEFAULT_RAKE_DEG if rake is None else rake

@@ -82,6 +82,35 @@ def default_radius_km(magnitude: float) -> float:
     return min(MAX_RADIUS_KM, 60.0 * 2.0 ** (magnitude - 5.0))
 
 
+def grid_around(latitude_deg: float, longitude_deg: float, radius_km: float, spacing_deg: float | None = None):
+    """The prediction grid (module docstring): ``(lats, lons, glat, glon)`` -- 1-D latitudes (descending)
+    and longitudes (ascending), degrees, and their 2-D mesh -- centred on the epicentre, half-width
+    ``radius_km``; ``spacing_deg`` None gives about 300 nodes across (at least 0.01 deg)."""
+    import numpy as np
+
+    lat0, lon0 = float(latitude_deg), float(longitude_deg)
+    try:
+        radius = float(radius_km)
+    except (TypeError, ValueError):
+        raise InputError(f"must be a number, got {radius_km!r}", field="radius_km") from None
+    if not (math.isfinite(radius) and 1.0 <= radius <= 2000.0):
+        raise InputError(f"must be within [1, 2000] km, got {radius_km!r}", field="radius_km")
+    spacing = spacing_deg if spacing_deg is not None else max(0.01, round(2 * radius / 300.0 / 111.0, 3))
+    if not (math.isfinite(spacing) and 0.001 <= spacing <= 1.0):
+        raise InputError(f"must be within [0.001, 1] deg, got {spacing_deg!r}", field="spacing_deg")
+    coslat = max(math.cos(math.radians(lat0)), 0.05)
+    dlat = math.degrees(radius / EARTH_RADIUS_KM)
+    dlon = min(dlat / coslat, 179.0)
+    n_lat = int(math.ceil(dlat / spacing))
+    n_lon = int(math.ceil(dlon / spacing))
+    lats = np.clip(lat0 + spacing * np.arange(n_lat, -n_lat - 1, -1), -90.0, 90.0)
+    lats = np.unique(lats)[::-1]
+    lons = lon0 + spacing * np.arange(-n_lon, n_lon + 1)
+    lons = lons[(lons >= -180.0) & (lons <= 180.0)]
+    glat, glon = np.meshgrid(lats, lons, indexing="ij")
+    return lats, lons, glat, glon
+
+
 def _check(latitude_deg, longitude_deg, depth_km, magnitude, dip_deg, vs30_m_s) -> None:
     checks = (
         ("latitude_deg", latitude_deg, -90.0, 90.0), ("longitude_deg", longitude_deg, -180.0, 180.0),
@@ -173,22 +202,8 @@ def predict_shaking(latitude_deg: float, longitude_deg: float, depth_km: float, 
     if strike_deg is not None and not math.isfinite(float(strike_deg)):
         raise InputError(f"must be finite, got {strike_deg!r}", field="strike_deg")
     lat0, lon0, mag, depth = float(latitude_deg), float(longitude_deg), float(magnitude), float(depth_km)
-    radius = default_radius_km(mag) if radius_km is None else float(radius_km)
-    if not (math.isfinite(radius) and 1.0 <= radius <= 2000.0):
-        raise InputError(f"must be within [1, 2000] km, got {radius_km!r}", field="radius_km")
-    spacing = spacing_deg if spacing_deg is not None else max(0.01, round(2 * radius / 300.0 / 111.0, 3))
-    if not (math.isfinite(spacing) and 0.001 <= spacing <= 1.0):
-        raise InputError(f"must be within [0.001, 1] deg, got {spacing_deg!r}", field="spacing_deg")
-    coslat = max(math.cos(math.radians(lat0)), 0.05)
-    dlat = math.degrees(radius / EARTH_RADIUS_KM)
-    dlon = min(dlat / coslat, 179.0)
-    n_lat = int(math.ceil(dlat / spacing))
-    n_lon = int(math.ceil(dlon / spacing))
-    lats = np.clip(lat0 + spacing * np.arange(n_lat, -n_lat - 1, -1), -90.0, 90.0)
-    lats = np.unique(lats)[::-1]
-    lons = lon0 + spacing * np.arange(-n_lon, n_lon + 1)
-    lons = lons[(lons >= -180.0) & (lons <= 180.0)]
-    glat, glon = np.meshgrid(lats, lons, indexing="ij")
+    radius = default_radius_km(mag) if radius_km is None else radius_km
+    lats, lons, glat, glon = grid_around(lat0, lon0, radius, spacing_deg)
     y_km = np.radians(glat - lat0) * EARTH_RADIUS_KM
     x_km = np.radians(glon - lon0) * EARTH_RADIUS_KM * np.cos(np.radians(0.5 * (glat + lat0)))
     rup = rupture_for(mag, depth, strike_deg, dip_deg, rake_deg)

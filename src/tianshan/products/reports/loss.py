@@ -84,6 +84,8 @@ LOSS_RANGE_LABELS = {"<1M": ("< 100万美元", "< US$1M"), "1M-10M": ("100万–
                      "1B+": ("10亿美元以上", "US$1B+")}
 #: Chinese versions of :data:`tianshan.products.loss.scenario.LIMITATIONS`, by their English text.
 LIMITATIONS_ZH = {
+    "Intensity from the Yu et al. (2013) Xinjiang elliptical attenuation (Chinese scale taken as MMI, no site or depth term) unless a field is given.":
+        "烈度由 Yu 等（2013）新疆椭圆烈度衰减关系预测（中国地震烈度视同 MMI，无场地与震源深度项），除非给定烈度场。",
     "Exposure is the 2020 census population (distributed by towns or a raster) whatever the event date.":
         "暴露人口为2020年人口普查数（按城镇或人口栅格分配），不随事件日期变化。",
     "Intensity from a simple prediction (BSSA14 PGV -> Worden 2012 MMI, Vs30 400 m/s) unless a field is given.":
