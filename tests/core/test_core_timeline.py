@@ -21,8 +21,10 @@ def _entries(event_id: str = "ev1") -> list[TimelineEntry]:
         TimelineEntry(event_id, "origin_time", s(12.0), data_time=T0),
         TimelineEntry(event_id, "first_pick", s(5.5), data_time=s(4.0), detail="XJ.S01 P"),
         TimelineEntry(event_id, "locatable_pick", s(8.25), data_time=s(7.0), detail="XJ.S04 P"),
+        TimelineEntry(event_id, "first_alert", s(8.5), data_time=s(8.0), detail="M 5.1"),
         TimelineEntry(event_id, "first_origin", s(9.0)),
         TimelineEntry(event_id, "first_product", s(26.5), detail="quick report"),
+        TimelineEntry(event_id, "first_intensity_map", s(31.0), detail="intensity map v1"),
         TimelineEntry(event_id, "final", s(300.0), data_time=s(298.0)),
     ]
 

@@ -15,7 +15,9 @@ Payloads (JSON, see :mod:`tianshan.bus.codec`):
 ``tianshan.events``                an :class:`~tianshan.core.Event` (each new version)
 ``tianshan.qc``                    a :class:`~tianshan.core.QCRecord`
 ``tianshan.clock``                 ``{"source": ..., "data_time": ISO 8601}``: a stage's data-time frontier
+``tianshan.products``              ``{"kind": ..., "event_id": ..., "version": ...}``: a product version was stored
 ``tianshan.packets.<net>.<sta>``   raw miniSEED records of one station (bytes)
+``tianshan.alerts``                an early-warning alert/update/cancel message (``tianshan-eew-alert/1`` JSON)
 =================================  ============================================
 """
 
@@ -34,7 +36,11 @@ EVENTS = f"{ROOT}.events"
 QC = f"{ROOT}.qc"
 #: Data-time heartbeat: the newest data time a stage has processed (lets other processes advance their clock).
 CLOCK = f"{ROOT}.clock"
+#: Product versions stored (intensity maps, loss reports): JSON objects naming kind, event and version.
+PRODUCTS = f"{ROOT}.products"
 PACKETS = f"{ROOT}.packets"
+#: Early-warning messages (:mod:`tianshan.stages.eew`; JSON of :class:`~tianshan.products.alerts.AlertMessage`).
+ALERTS = f"{ROOT}.alerts"
 #: Every subject of the system (default subjects of the NATS stream).
 ALL = f"{ROOT}.>"
 

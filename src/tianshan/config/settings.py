@@ -194,6 +194,80 @@ class BufferRunSettings(BaseModel):
     reorder_wait_s: float = Field(0.0, ge=0, description="seconds of data to wait at a gap for late packets")
 
 
+class EEWRunSettings(BaseModel):
+    """``[run.eew]``: earthquake early warning inside the daemon (:class:`tianshan.stages.eew.EEWStage`).
+
+    Runs in the process that holds the packets (role ``picker``, alone or with others). Messages
+    go on the bus (``tianshan.alerts``) and, with ``publish_url``, to the alert server's signed
+    publish endpoint with the key of ``key_file`` (``tianshan alerts keygen``; ``key_id``: which
+    key of the file, default its only one)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = False
+    publish_url: str | None = Field(None, description="alert server publish URL, e.g. http://127.0.0.1:8766/v1/alerts")
+    key_file: Path | None = Field(None, description="JSON key file of the publisher (needed with publish_url)")
+    key_id: str | None = Field(None, description="key of key_file to sign with (None: the file's only key)")
+    write_messages: bool = Field(True, description="also write each message as JSON and CAP 1.2 under "
+                                 "<data_dir>/products/eew/<event>/")
+    test: bool = Field(False, description='messages carry status "test" (exercises)')
+    policy: dict[str, Any] = Field(default_factory=dict, description="alert policy overrides (PolicyConfig)")
+
+    @field_validator("publish_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError(f"publish_url must be http(s)://host:port/path, got {value!r}")
+        return value
+
+    @field_validator("policy")
+    @classmethod
+    def _policy(cls, value: dict[str, Any]) -> dict[str, Any]:
+        from tianshan.eew.policy import PolicyConfig
+
+        known = PolicyConfig.__dataclass_fields__
+        unknown = sorted(set(value) - set(known))
+        if unknown:
+            raise ValueError(f"unknown policy setting(s) {unknown} (known: {', '.join(known)})")
+        PolicyConfig(**value)  # InputError (a ValueError) names the setting
+        return value
+
+    @model_validator(mode="after")
+    def _key_with_url(self) -> "EEWRunSettings":
+        if self.publish_url is not None and self.key_file is None:
+            raise ValueError("publish_url needs key_file (the publisher's HMAC key)")
+        return self
+
+
+class ShakeMapRunSettings(BaseModel):
+    """``[run.shakemap]``: intensity maps and loss reports inside the daemon, role ``products``
+    (:class:`tianshan.stages.shakemap.ShakeMapStage`). Version rules: see that module."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = True
+    min_magnitude: float = Field(3.5, gt=0, lt=10, description="events are mapped from this preferred magnitude on")
+    grid_step_deg: float = Field(0.02, gt=0, le=0.5, description="grid spacing of the real-time map, degrees")
+    half_width_deg: float = Field(2.0, gt=0, le=10, description="the map covers the epicentre +- this, degrees")
+    layers: tuple[Literal["mmi", "pga", "pgv", "psa0.3", "psa1.0", "psa3.0"], ...] = Field(
+        ("mmi", "pga", "pgv"), description="conditioned layers (PGA and PGV are needed for GB/T 17742)")
+    gmm: str = Field("BooreEtAl2014", min_length=1, description="hazardlib ground-motion model of the prior")
+    vs30: float = Field(760.0, gt=0, description="site Vs30 of the prior, m/s")
+    loss: bool = Field(True, description="loss estimate and report for every map version")
+    report_formats: tuple[Literal["html", "pdf"], ...] = ("html", "pdf")
+    final_wait_s: float = Field(120.0, ge=0, description="wall seconds a final event waits for its station records")
+
+    @model_validator(mode="after")
+    def _grid(self) -> "ShakeMapRunSettings":
+        if self.grid_step_deg >= self.half_width_deg:
+            raise ValueError(f"grid_step_deg ({self.grid_step_deg}) must be below half_width_deg ({self.half_width_deg})")
+        if not {"pga", "pgv"} <= set(self.layers):
+            raise ValueError("layers must include pga and pgv (the GB/T 17742 intensity needs both)")
+        if self.loss and "mmi" not in self.layers:
+            raise ValueError("layers must include mmi when loss = true (the loss models take MMI)")
+        return self
+
+
 class RunSettings(BaseModel):
     """``[run]``: the real-time daemon ``tianshan run`` (see :mod:`tianshan.runtime`).
 
@@ -219,6 +293,8 @@ class RunSettings(BaseModel):
     events: dict[str, Any] = Field(default_factory=dict, description="event rule overrides (EventStage config)")
     http: HttpSettings = Field(default_factory=HttpSettings)
     buffer: BufferRunSettings = Field(default_factory=BufferRunSettings)
+    shakemap: ShakeMapRunSettings = Field(default_factory=ShakeMapRunSettings)
+    eew: EEWRunSettings = Field(default_factory=EEWRunSettings)
     prime_s: float | None = Field(None, ge=0, description="seconds of archived data re-read at start "
                                   "(None: picker window + step + 30 s)")
     publish_packets: bool | None = Field(None, description="publish raw records on the bus (None: when the "
@@ -414,7 +490,7 @@ def _nearest_line(text: str, loc: tuple[str, ...]) -> int | None:
 
 #: Settings holding paths that, written in a file, are relative to the file's folder.
 _PATH_KEYS = (("data_dir",), ("region",), ("run", "region"), ("run", "inventory"), ("run", "velocity_model"),
-              ("run", "archive"), ("run", "state_dir"))
+              ("run", "archive"), ("run", "state_dir"), ("run", "eew", "key_file"))
 
 
 def _file_relative(data: dict[str, Any], cfg: Path) -> None:

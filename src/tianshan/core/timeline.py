@@ -11,9 +11,14 @@ event; the steps, in the order they normally happen, are :data:`STEPS`:
   time, ``wall_time`` = when that pick reached the associator);
 * ``locatable_pick``: the pick that completed the declaration rule (its data
   time and the wall time it reached the associator);
+* ``first_alert``: wall time the first early-warning alert message of an EEW event was
+  published (``data_time`` = the EEW engine's data clock then; recorded under the EEW
+  event id by :class:`tianshan.stages.eew.EEWStage`, whose timeline also has ``origin_time``);
 * ``first_origin``: wall time the first origin was published;
 * ``first_magnitude``, ``first_product``: wall time the first magnitude / the
   first product was stored;
+* ``first_intensity_map``: wall time the first intensity-map version was stored
+  (:mod:`tianshan.stages.shakemap`; only events mapped, M >= its threshold);
 * ``final``: wall time the event was finalised (``data_time`` = the data clock then).
 
 Two clocks: ``data_time`` is the time in the waveforms (what a replay
@@ -37,17 +42,19 @@ from tianshan.core.errors import DomainError
 from tianshan.core.timeutil import as_utc, optional_utc
 
 #: The steps of an event's timeline, in their normal order.
-STEPS: tuple[str, ...] = ("origin_time", "first_pick", "locatable_pick", "first_origin", "first_magnitude",
-                          "first_product", "final")
+STEPS: tuple[str, ...] = ("origin_time", "first_pick", "locatable_pick", "first_alert", "first_origin",
+                          "first_magnitude", "first_product", "first_intensity_map", "final")
 
 #: Bilingual names of the steps (Chinese, English), for tables and reports.
 STEP_NAMES: dict[str, tuple[str, str]] = {
     "origin_time": ("发震时刻", "origin time"),
     "first_pick": ("首个震相", "first pick"),
     "locatable_pick": ("可定位震相", "locatable pick"),
+    "first_alert": ("首次预警", "first alert"),
     "first_origin": ("首次定位", "first origin"),
     "first_magnitude": ("首个震级", "first magnitude"),
     "first_product": ("首个产品", "first product"),
+    "first_intensity_map": ("首个烈度图", "first intensity map"),
     "final": ("最终结果", "final"),
 }
 
@@ -60,6 +67,7 @@ DELAYS: tuple[tuple[str, str], ...] = (
     ("first_pick", "first_origin"),
     ("first_origin", "first_magnitude"),
     ("first_magnitude", "first_product"),
+    ("first_origin", "first_intensity_map"),
     ("first_origin", "final"),
 )
 

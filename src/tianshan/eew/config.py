@@ -176,7 +176,8 @@ class LocateConfig:
 class EventConfig:
     """Declaration, association and update rules (see :mod:`tianshan.eew.event`)."""
 
-    min_stations: int = 4               #: issue 5 default
+    min_stations: int = 4               #: issue 5 default; counted in distinct sites (``site_separation_m``)
+    site_separation_m: float = 1_500.0  #: stations linked by spacings up to this are one site (choice, see event.py)
     apparent_velocity_m_s: float = 5_000.0  #: |t_a - t_b| <= d_ab / v + tolerance (below crustal Vp)
     pair_tolerance_s: float = 1.0
     max_pair_distance_m: float = 500_000.0
@@ -193,7 +194,8 @@ class EventConfig:
             raise InputError("must be an integer >= 1", source="EventConfig", field="min_stations")
         _positive(self, "apparent_velocity_m_s", "pair_tolerance_s", "max_pair_distance_m", "max_rms_s",
                   "assoc_tolerance_s", "update_interval_s", "event_lifetime_s")
-        _positive(self, "min_magnitude_change", "min_location_change_m", "min_time_change_s", allow_zero=True)
+        _positive(self, "min_magnitude_change", "min_location_change_m", "min_time_change_s", "site_separation_m",
+                  allow_zero=True)
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,11 +23,19 @@ Rules
 * **Candidates and declaration.** Other triggers form candidate groups: a trigger joins the
   largest group all of whose members it is consistent with -- distance
   ``<= max_pair_distance_m`` and ``|t_a - t_b| <= d_ab / apparent_velocity_m_s +
-  pair_tolerance_s`` (no P front travels slower than the slowest crustal P). A group of
-  ``min_stations`` (default 4) or more is located (:mod:`tianshan.eew.locate`, with the
-  not-yet-arrived stations) and declared when the rms residual is at most ``max_rms_s``;
-  otherwise its worst trigger is dropped while enough remain. Triggers older than
-  ``event_lifetime_s / 2`` leave the candidate groups.
+  pair_tolerance_s`` (no P front travels slower than the slowest crustal P). A group whose
+  triggers lie at ``min_stations`` (default 4) or more distinct **sites** is located
+  (:mod:`tianshan.eew.locate`, with the not-yet-arrived stations) and declared when the rms
+  residual is at most ``max_rms_s``; otherwise its worst trigger is dropped while enough sites
+  remain. Triggers older than ``event_lifetime_s / 2`` leave the candidate groups.
+* **Sites** (:func:`station_sites`): one station (``NET.STA``) is one site whatever its
+  location codes and sensors (its triggers collapse to one); distinct stations joined by a
+  chain of spacings of at most ``site_separation_m`` (1.5 km, single linkage) are one site too.
+  The elements of a small-aperture array see one wavefront at one place and constrain the
+  location like one station: the ten XJ HTTZ0-9 elements at Hotan lie 0.46-2.9 km apart, their
+  nearest-neighbour spacings 0.46-1.27 km, so single linkage at 1.5 km joins all ten, while the
+  nearest two other XJ stations are more than 20 km apart. Counting them as ten stations let
+  one local glitch or one teleseismic arrival at the array declare an event alone.
 * **Updates.** An open event is relocated and its magnitude recomputed on every new
   associated trigger and at least every ``update_interval_s`` of data. A relocation whose
   robust residual spread (1.4826 x median |residual|) exceeds both ``max_rms_s`` and the
@@ -64,6 +72,36 @@ from tianshan.eew.station import StationBank, StationMeasurement, Trigger, ns_to
 
 log = logging.getLogger(__name__)
 _NS = 1_000_000_000
+
+
+def station_sites(stations: Iterable[Station], separation_m: float) -> dict[str, int]:
+    """Site number of every station id (module docstring, "Sites"): connected components of the
+    graph linking stations at most ``separation_m`` apart (single linkage, union-find); the
+    numbers are the order of each site's first station in ``stations``."""
+    sts = list(stations)
+    parent = list(range(len(sts)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    if separation_m > 0 and len(sts) > 1:
+        import numpy as np
+
+        lat = np.array([s.latitude_deg for s in sts], dtype=float)
+        lon = np.array([s.longitude_deg for s in sts], dtype=float)
+        for i in range(len(sts) - 1):
+            d = haversine_m(lat[i], lon[i], lat[i + 1:], lon[i + 1:])
+            for j in np.flatnonzero(np.asarray(d) <= separation_m):
+                a, b = root(i), root(i + 1 + int(j))
+                if a != b:
+                    parent[max(a, b)] = min(a, b)
+    out: dict[str, int] = {}
+    for i, s in enumerate(sts):
+        out.setdefault(s.station_id, root(i))
+    return out
 
 
 def _misfit(h: Hypocentre) -> float:
@@ -109,6 +147,7 @@ class EEWEvent:
     wall_time: datetime
     declared_data_time: datetime
     station_magnitudes: tuple[StationMagnitude, ...] = ()
+    n_sites: int = 0                    #: distinct sites among ``station_ids`` (module docstring)
 
 
 @dataclass
@@ -162,7 +201,9 @@ class EEWEngine:
                  auto_update: bool = False, locator: EvolutionaryLocator | None = None,
                  id_prefix: str = "eew") -> None:
         self.config = config or EEWConfig()
+        stations = list(stations)
         self.bank = StationBank(stations, self.config)
+        self.sites = station_sites(stations, self.config.event.site_separation_m)
         self.locator = locator or EvolutionaryLocator(model, self.config.locate)
         self.clock = clock
         self.on_event = on_event
@@ -228,6 +269,20 @@ class EEWEngine:
     @property
     def candidates(self) -> list[tuple[Trigger, ...]]:
         return [tuple(c) for c in self._candidates]
+
+    def prune(self, now_ns: int | None = None, keep_versions: int = 1000) -> None:
+        """Forget what a long-running process no longer needs: triggers older than two event
+        lifetimes before ``now_ns`` (default the data clock; open events and candidates keep their
+        own references) and all but the last ``keep_versions`` of ``history`` and ``closed``."""
+        now = self.frontier_ns if now_ns is None else int(now_ns)
+        if now is not None and self.triggers:
+            horizon = now - int(2 * self.config.event.event_lifetime_s * _NS)
+            if self.triggers[0].time_ns < horizon:
+                self.triggers = [t for t in self.triggers if t.time_ns >= horizon]
+        for name in ("history", "closed"):
+            lst = getattr(self, name)
+            if len(lst) > keep_versions:
+                del lst[:-keep_versions]
 
     # -- update -------------------------------------------------------------------------------
     def update(self, now_ns: int | None = None) -> list[EEWEvent]:
@@ -331,6 +386,10 @@ class EEWEngine:
             out.append(Waiting(sid, st.latitude_deg, st.longitude_deg, end / _NS - lag))
         return out
 
+    def n_sites(self, triggers: Iterable[Trigger]) -> int:
+        """Distinct sites among the stations of ``triggers`` (unknown stations count alone)."""
+        return len({self.sites.get(t.station_id, t.station_id) for t in triggers})
+
     @staticmethod
     def _arrivals(triggers: Iterable[Trigger]) -> list[Arrival]:
         return [Arrival(t.station_id, t.latitude_deg, t.longitude_deg, t.time_ns / _NS) for t in triggers]
@@ -338,13 +397,13 @@ class EEWEngine:
     def _declare(self, now: int, out: list[EEWEvent]) -> None:
         ec = self.config.event
         for c in sorted(self._candidates, key=len, reverse=True):
-            if len(c) < ec.min_stations or not c:
+            if not c or self.n_sites(c) < ec.min_stations:
                 continue
             members = sorted(c, key=lambda t: t.time_ns)
             first = members[0]
             grid = self.locator.grid(first.latitude_deg, first.longitude_deg)
             hypo = None
-            while len(members) >= ec.min_stations:
+            while self.n_sites(members) >= ec.min_stations:
                 try:
                     hypo = self.locator.locate(grid, self._arrivals(members),
                                                self._waiting(grid, {t.station_id for t in members}, now))
@@ -447,6 +506,6 @@ class EEWEngine:
             station_ids=tuple(sorted(st.triggers)), first_trigger_time=first.time,
             data_time=data_time, wall_time=datetime.fromtimestamp(self.clock(), tz=timezone.utc),
             declared_data_time=ns_to_datetime(st.declared_ns),
-            station_magnitudes=() if mg is None else mg.stations)
+            station_magnitudes=() if mg is None else mg.stations, n_sites=self.n_sites(st.triggers.values()))
         st.last = ev
         return ev

@@ -134,6 +134,7 @@ class StationCounters:
     triggers: int = 0
     rejected_spike: int = 0
     rejected_step: int = 0
+    rejected_burst: int = 0
     rejected_sustain: int = 0
     rejected_period: int = 0
     clipped_triggers: int = 0
@@ -481,6 +482,8 @@ class SensorProcessor:
         reason = None
         if trig.is_spike(raw, ci, n_pre, t.spike_factor):
             reason = "spike"
+        elif trig.is_burst(raw, ci, n_pre, t.spike_factor):
+            reason = "burst"
         elif trig.is_step(raw, ci, n_pre, t.step_factor):
             reason = "step"
         elif trig.boxcar_ratio(y[ci:ci + n_conf], float(lta[ci])) < t.sustain_ratio:

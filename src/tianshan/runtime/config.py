@@ -11,7 +11,8 @@ and applies the command-line overrides (``--role``, ``--http-port``, ``--log-for
 * ``state_dir`` (default ``<data_dir>/run/state``): the SeedLink resume state, one file per
   server ``seedlink-<host>-<port>.json``;
 * the event store: ``database_url``, else SQLite in ``data_dir``;
-* the archive root (``[run] archive``; None = no archiving).
+* the archive root (``[run] archive``; None = no archiving);
+* ``[run.eew]`` (:attr:`RunConfig.eew`): early warning; messages under ``<data_dir>/products/eew``.
 """
 
 from __future__ import annotations
@@ -85,6 +86,16 @@ class RunConfig:
     def seedlink_state_file(self, source: SeedLinkSourceSettings) -> Path:
         host = re.sub(r"[^A-Za-z0-9.\-]", "_", source.host)
         return self.state_dir / f"seedlink-{host}-{source.port}.json"
+
+    @property
+    def eew(self):
+        """``[run.eew]``: early warning in the process holding the packets (:mod:`tianshan.stages.eew`)."""
+        return self.run.eew
+
+    @property
+    def eew_folder(self) -> Path | None:
+        """Where the EEW stage writes its messages (JSON + CAP): ``<data_dir>/products/eew``, or None."""
+        return self.data_dir / "products" / "eew" if self.run.eew.write_messages else None
 
     @property
     def publish_packets(self) -> bool:

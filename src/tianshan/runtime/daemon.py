@@ -201,7 +201,8 @@ class Daemon:
             await role.start()
             self.roles["products"] = role
         if "picker" in roles:
-            picker = PickerRole(cfg, self.bus, self.buffers, on_published=self._on_pick)
+            picker = PickerRole(cfg, self.bus, self.buffers, on_published=self._on_pick, network=self.network,
+                                on_timeline=on_timeline, recovered_until_ns=frontier_ns)
             await picker.start()
             self.roles = {"picker": picker, **self.roles}
         if self.buffers is not None and cfg.archive_root is not None:
@@ -452,7 +453,8 @@ MAGNITUDE_PROCESSES = 1
 
 
 def build_products(config, bus, store, network, buffers, on_timeline, use_archive: bool) -> StageRole:
-    """The products role (MagnitudeStage + ProductStage) on archive or buffer waveforms.
+    """The products role (MagnitudeStage + ProductStage + ShakeMapStage unless ``[run.shakemap]
+    enabled = false``) on archive or buffer waveforms.
 
     Magnitudes are computed in :data:`MAGNITUDE_PROCESSES` niced worker process(es), not in a
     thread of the daemon: measured on the 200-station benchmark, the computations were half
@@ -465,4 +467,15 @@ def build_products(config, bus, store, network, buffers, on_timeline, use_archiv
     source = ArchiveWaveforms(config.archive_root) if use_archive else BufferWaveforms(buffers)
     mags = MagnitudeStage(bus, store, source, network, on_timeline=on_timeline, processes=MAGNITUDE_PROCESSES)
     products = ProductStage(bus, store, network, folder=Path(config.data_dir) / "products", on_timeline=on_timeline)
-    return StageRole("products", [mags, products])
+    stages = [mags, products]
+    sm = config.run.shakemap
+    if sm.enabled:  # intensity maps and loss reports, in a niced worker process started at the first big event
+        from tianshan.stages.shakemap import ShakeMapStage
+
+        stages.append(ShakeMapStage(bus, store, source, network, folder=Path(config.data_dir) / "products",
+                                    region=str(config.run.region or config.settings.region),
+                                    min_magnitude=sm.min_magnitude, grid_step_deg=sm.grid_step_deg,
+                                    half_width_deg=sm.half_width_deg, layers=sm.layers, gmm=sm.gmm, vs30=sm.vs30,
+                                    loss=sm.loss, report_formats=sm.report_formats, final_wait_s=sm.final_wait_s,
+                                    processes=1, on_timeline=on_timeline))
+    return StageRole("products", stages)

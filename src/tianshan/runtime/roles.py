@@ -12,7 +12,9 @@ picker        BufferSet (shared, or filled from the bus: durable ``picker-packet
               data-time heartbeat on ``tianshan.clock``
 associator    ``tianshan.picks`` + ``tianshan.clock`` -> EventStage (store, ``tianshan.events``)
 products      ``tianshan.events`` -> MagnitudeStage (waveforms from the BufferSet, shared or
-              filled from the bus: durable ``products-packets``) -> ProductStage
+              filled from the bus: durable ``products-packets``) -> ProductStage;
+              ``tianshan.events`` + ``tianshan.magnitudes`` -> ShakeMapStage (intensity-map
+              versions, loss reports; ``tianshan.products``; ``[run.shakemap]``)
 ============  ===========================================================================
 
 Every role object has ``start()``, ``flush()`` (end of a replay: process everything pending),
@@ -204,40 +206,90 @@ class PickerRole:
     ``buffers`` is the process's BufferSet, filled by the acquisition of this process or by the
     packet intake from the bus (durable :data:`DURABLE`). ``on_published``: ``(pick, latency_s)``
     callback of the streaming picker (metrics).
+
+    With ``[run.eew] enabled`` the role also runs early warning on the same buffers
+    (:class:`~tianshan.stages.eew.EEWStage`, every packet as it arrives; ``network``: the
+    resolved network, ``on_timeline``: the daemon's timeline sink, ``recovered_until_ns``: the
+    archive frontier before this start); its health is under ``eew`` and its counters are
+    prefixed ``eew_``.
     """
 
     name = "picker"
     DURABLE = "picker-packets"
 
-    def __init__(self, config, bus, buffers, *, on_published=None) -> None:
+    def __init__(self, config, bus, buffers, *, on_published=None, network=None, on_timeline=None,
+                 recovered_until_ns: int | None = None) -> None:
         from tianshan.picks import make_picker
         from tianshan.stages.picking import StreamingPicker
 
         p = config.run.picker
+        self.eew = None
+        if config.run.eew.enabled:  # first: a packet must reach early warning before the picker's bookkeeping
+            from tianshan.stages.eew import build_eew_stage
+
+            if network is None:
+                raise InputError("early warning needs the resolved network", field="run.eew")
+            self.eew = build_eew_stage(config, bus, network, on_timeline=on_timeline,
+                                       recovered_until_ns=recovered_until_ns)
+            self.eew.attach(buffers)
+        from tianshan.stages.qc import live_qc_from_settings
+
+        # live QC before the picker: channels failing it are left out of the picking windows
+        self.qc = live_qc_from_settings(getattr(config.run, "qc", None), bus)
+        if self.qc is not None:
+            self.qc.attach(buffers)
         self.stage = StreamingPicker(make_picker(p.kind, p.model), bus, window_s=p.window_s, step_s=p.step_s,
-                                     edge_s=p.edge_s, s_edge_s=p.s_edge_s, on_published=on_published)
+                                     edge_s=p.edge_s, s_edge_s=p.s_edge_s, on_published=on_published,
+                                     exclusions=[self.qc] if self.qc is not None else [])
         self.stage.attach(buffers)
-        self.stages = [self.stage]
+        self.stages = [self.stage] + ([self.eew] if self.eew is not None else [])
 
     async def start(self) -> None:
+        if self.eew is not None:
+            await self.eew.start()
+        if self.qc is not None:
+            await self.qc.start()
         await self.stage.start()
 
     async def drain(self) -> None:
-        """Pick every window queued now (graceful stop: nothing queued is lost)."""
+        """Pick every window queued now (graceful stop: nothing queued is lost); deliver queued alerts."""
         await self.stage.drain()
+        if self.eew is not None:
+            await self.eew.drain()
 
     async def flush(self) -> None:
         """End of a replay: pick the newest data of every sensor up to its end, publish the clock."""
+        if self.eew is not None:
+            await self.eew.flush()
+        if self.qc is not None:
+            await self.qc.flush()
         await self.stage.flush()
 
     async def close(self) -> None:
         await self.stage.close()
+        if self.qc is not None:
+            await self.qc.close()
+        if self.eew is not None:
+            await self.eew.close()
 
     def health(self) -> dict:
-        return self.stage.health()
+        h = self.stage.health()
+        if self.eew is not None:
+            e = self.eew.health()
+            h = {**h, "ok": bool(h.get("ok", True)) and bool(e["ok"]), "eew": e}
+        if self.qc is not None:
+            h = {**h, "qc": self.qc.health()}
+        return h
 
     def counters(self) -> dict:
-        return self.stage.counters.as_dict()
+        out = self.stage.counters.as_dict()
+        if self.eew is not None:
+            out.update({f"eew_{k}": v for k, v in self.eew.counters.as_dict().items()})
+            out.update({f"eew_engine_{k}": v for k, v in self.eew.engine.counters.as_dict().items()})
+        if self.qc is not None:
+            out.update({f"qc_{k}": v for k, v in self.qc.counters.as_dict().items()})
+            out["qc_excluded_now"] = len(self.qc.excluded_now())
+        return out
 
 
 class StageRole:

@@ -12,6 +12,7 @@ PostgreSQL by URL, ``postgresql+psycopg://user@host:5432/db``.
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 from sqlalchemy import create_engine, event
@@ -86,14 +87,22 @@ def make_engine(url: str) -> Engine:
 
 def check_connection(engine: Engine) -> None:
     """Connect once; raise :class:`InputError` (one line, password hidden) if the database cannot be reached."""
-    try:
-        with engine.connect():
-            pass
-    except DBAPIError as err:
-        text = str(err.orig).strip()
-        first = text.splitlines()[0] if text else type(err.orig).__name__
-        raise InputError(f"cannot connect to the database: {first}",
-                         source=engine.url.render_as_string(hide_password=True), field="url") from None
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_S
+    while True:
+        try:
+            with engine.connect():
+                return
+        except DBAPIError as err:
+            # SQLite answers "database is locked" at once, whatever the busy timeout, while another
+            # process switches the file to WAL or recovers it (several roles starting together):
+            # retry for the busy timeout before giving up.
+            if "database is locked" in str(err.orig) and time.monotonic() < deadline:
+                time.sleep(0.2)
+                continue
+            text = str(err.orig).strip()
+            first = text.splitlines()[0] if text else type(err.orig).__name__
+            raise InputError(f"cannot connect to the database: {first}",
+                             source=engine.url.render_as_string(hide_password=True), field="url") from None
 
 
 def sqlite_path(url: str) -> Path | None:
@@ -107,9 +116,9 @@ def _sqlite_setup(engine: Engine) -> None:
     def _on_connect(dbapi_conn, _record) -> None:
         dbapi_conn.isolation_level = None  # the driver's own BEGIN handling is off; see _on_begin
         cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
         cur.execute("PRAGMA synchronous=NORMAL")  # safe in WAL mode: no corruption, last commit may roll back
         cur.close()
 
