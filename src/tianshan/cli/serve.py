@@ -41,6 +41,8 @@ _config_option = click.option("--config", "config_path", type=click.Path(dir_oka
 
 @click.group(invoke_without_command=True)
 @_store_option
+@click.option("--no-store", is_flag=True,
+              help="no event store: serve fdsnws-station and fdsnws-dataselect only (no API, no dashboard)")
 @click.option("--archive", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="SDS archive folder (enables fdsnws-dataselect)")
 @click.option("--inventory", default=None, help="StationXML file, region folder or 'demo' (fdsnws-station)")
@@ -72,7 +74,7 @@ _config_option = click.option("--config", "config_path", type=click.Path(dir_oka
 @click.option("--no-upgrade", is_flag=True, help="refuse a store not at the newest schema instead of migrating it")
 @_config_option
 @click.pass_context
-def command(ctx, store_url, archive, inventory, region, products_dir, dashboard_dir, host, port, htdigest, tokens,
+def command(ctx, store_url, no_store, archive, inventory, region, products_dir, dashboard_dir, host, port, htdigest, tokens,
             realm, max_samples, max_events, rate_limit, burst, poll_s, exclusions, no_upgrade, config_path) -> None:
     """Serve the REST API, the FDSN web services and the dashboard over HTTP."""
     if ctx.invoked_subcommand is not None:
@@ -82,6 +84,10 @@ def command(ctx, store_url, archive, inventory, region, products_dir, dashboard_
     from tianshan.services.api.server import create_server
     from tianshan.services.fdsn.auth import Credentials
 
+    if no_store:
+        _serve_fdsn_only(archive, inventory, host, port, Credentials.from_files(htdigest, tokens, realm=realm),
+                         max_samples, max_events, rate_limit, burst)
+        return
     url = _store_url(store_url, config_path)
     if region is None:
         from tianshan.config import load_settings
@@ -102,6 +108,21 @@ def command(ctx, store_url, archive, inventory, region, products_dir, dashboard_
                f"{', '.join('fdsnws-' + n for n in offered)} {base}/fdsnws/"
                + (f"; dashboard {base}/dashboard/" if app.static is not None else ""), err=True)
     uvicorn.run(app, host=host, port=port, log_level="info", ws="wsproto")
+
+
+def _serve_fdsn_only(archive, inventory, host, port, credentials, max_samples, max_events, rate_limit, burst) -> None:
+    """``--no-store``: the FDSN station and dataselect services alone (a waveform/metadata node)."""
+    import uvicorn
+
+    from tianshan.services.fdsn.app import create_app
+
+    app = create_app(None, archive, inventory, credentials=credentials, max_samples=max_samples,
+                     max_events=max_events, rate_limit_per_s=rate_limit or None, rate_burst=burst)
+    state = app.state.fdsn
+    offered = [name for name in ("event", "station", "dataselect") if getattr(state, name) is not None]
+    click.echo(f"tianshan serve: {', '.join('fdsnws-' + n for n in offered)} at http://{host}:{port}/fdsnws/",
+               err=True)
+    uvicorn.run(app, host=host, port=port, log_level="info")
 
 
 @command.group("token")

@@ -34,7 +34,7 @@ from datetime import datetime
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, PlainTextResponse, Response
+from fastapi.responses import HTMLResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -213,6 +213,8 @@ async def _answer(request: Request, service: Service, state: FDSNState, auth: bo
         nodata = q["nodata"]
         body, media = await run_in_threadpool(_worker(service, state, request), q, selections, user)
         state.count(200)
+        if not isinstance(body, (bytes, bytearray)):  # dataselect: archive records streamed in chunks
+            return StreamingResponse(iter(body), media_type=media)
         return Response(body, media_type=media)
     except NoData as err:
         if nodata == "404":

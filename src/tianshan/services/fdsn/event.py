@@ -13,8 +13,10 @@ The page of events is then loaded in a handful of queries (origins, magnitudes a
 with ``includearrivals``, picks and amplitudes, each for all events at once) and
 trimmed as the request says: the preferred origin/magnitude only unless
 ``includeallorigins``/``includeallmagnitudes``; without ``includearrivals`` no picks,
-amplitudes, arrivals or station magnitudes. QuakeML is written by
-:mod:`tianshan.io.quakeml`; the text format is built from the columns alone.
+amplitudes, arrivals or station magnitudes. QuakeML is written as strings
+(:func:`_quakeml_direct`, the elements :mod:`tianshan.io.quakeml` gives ObsPy) or, with
+``includearrivals``, by :mod:`tianshan.io.quakeml` through ObsPy; the text format is
+built from the columns alone.
 
 The service only reads: it opens the store without migrating it.
 """
@@ -23,7 +25,6 @@ from __future__ import annotations
 
 import fnmatch
 import io
-from dataclasses import replace
 from typing import Sequence
 
 from tianshan.services.fdsn.errors import BadRequest, NoData, TooLarge
@@ -260,7 +261,8 @@ class EventService:
     def _load(self, s, rows: list, all_origins: bool, all_mags: bool, arrivals: bool) -> list:
         """Domain events of ``rows`` (in order), trimmed as the include* parameters say."""
         from sqlalchemy import or_, select
-        from sqlalchemy.orm import joinedload, selectinload
+        from sqlalchemy.orm import joinedload, lazyload, selectinload
+        from sqlalchemy.orm.attributes import set_committed_value
 
         from tianshan.core.event import Event, EventType
         from tianshan.store import convert
@@ -270,20 +272,25 @@ class EventService:
         ids = [r.id for r in rows]
         heads = {h.id: h for h in s.scalars(select(EventRow).where(EventRow.id.in_(ids)))}
 
-        def versions(table, pref_attr: str, every: bool, loader) -> dict[str, list]:
-            stmt = select(table).options(loader).where(table.event_id.in_(ids))
+        def versions(table, pref_attr: str, every: bool, children: str) -> dict[str, list]:
+            # the child rows (arrivals, station magnitudes) are read only when they are sent; otherwise
+            # the collection is set empty, so that converting the row issues no lazy query
+            relation = getattr(table, children)
+            stmt = select(table).options(selectinload(relation) if arrivals else lazyload(relation))
+            stmt = stmt.where(table.event_id.in_(ids))
             if not every:
                 prefs = [getattr(r, pref_attr) for r in rows if getattr(r, pref_attr)]
                 fallback = [r.id for r in rows if not getattr(r, pref_attr)]
                 stmt = stmt.where(or_(table.id.in_(prefs), table.event_id.in_(fallback)))
             out: dict[str, list] = {}
             for row in s.scalars(stmt.order_by(table.event_id, table.seq)):
+                if not arrivals:
+                    set_committed_value(row, children, [])
                 out.setdefault(row.event_id, []).append(row)
             return out
 
-        origin_rows = versions(OriginRow, "preferred_origin_id", all_origins, selectinload(OriginRow.arrivals))
-        mag_rows = versions(MagnitudeRow, "preferred_magnitude_id", all_mags,
-                            selectinload(MagnitudeRow.station_magnitudes))
+        origin_rows = versions(OriginRow, "preferred_origin_id", all_origins, "arrivals")
+        mag_rows = versions(MagnitudeRow, "preferred_magnitude_id", all_mags, "station_magnitudes")
         picks: dict[str, list] = {}
         amps: dict[str, list] = {}
         if arrivals:
@@ -302,9 +309,6 @@ class EventService:
                 origins = _keep_preferred(origins, head.preferred_origin_id)
             if not all_mags:
                 mags = _keep_preferred(mags, head.preferred_magnitude_id)
-            if not arrivals:
-                origins = [replace(o, arrivals=()) for o in origins]
-                mags = [replace(m, station_magnitudes=()) for m in mags]
             events.append(Event(
                 type=None if head.type is None else EventType(head.type), type_certainty=head.type_certainty,
                 origins=tuple(origins), magnitudes=tuple(mags), picks=tuple(picks.get(r.id, ())),
@@ -345,12 +349,142 @@ def _text_magnitude(mags: list, preferred_id: str | None, mag_type: str | None):
 
 
 def _quakeml(events: list) -> bytes:
+    """QuakeML 1.2 of ``events``: written directly when they hold no picks, amplitudes, arrivals or
+    station magnitudes (the answer without ``includearrivals``), else through ObsPy's writer."""
+    if not any(ev.picks or ev.amplitudes or any(o.arrivals for o in ev.origins)
+               or any(m.station_magnitudes for m in ev.magnitudes) for ev in events):
+        return _quakeml_direct(events)
     from tianshan.io._obspy import NSMAP
     from tianshan.io.quakeml import catalog_to_obspy
 
     buf = io.BytesIO()
     catalog_to_obspy(events).write(buf, format="QUAKEML", nsmap=dict(NSMAP))
     return buf.getvalue()
+
+
+_Q_HEAD = ("<?xml version='1.0' encoding='utf-8'?>\n"
+           '<q:quakeml xmlns:tianshan="{ns}" xmlns="http://quakeml.org/xmlns/bed/1.2" '
+           'xmlns:q="http://quakeml.org/xmlns/quakeml/1.2">\n<eventParameters publicID="{pid}">\n')
+_Q_TAIL = "</eventParameters>\n</q:quakeml>\n"
+
+
+def _qtime(t) -> str:
+    """A time as ObsPy writes it in QuakeML (``UTCDateTime`` string: microseconds, ``Z``)."""
+    from tianshan.core.timeutil import UTC, as_utc
+
+    return as_utc(t).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _qel(out: list, tag: str, value) -> None:
+    """``<tag>value</tag>`` when ``value`` is not None (text as ObsPy writes it: ``"%s" % value``)."""
+    if value is not None:
+        out.append(f"<{tag}>{_xml_text(value)}</{tag}>")
+
+
+def _qvalue(out: list, tag: str, value, uncertainty=None, always: bool = False) -> None:
+    """A QuakeML RealQuantity/TimeQuantity: ``<tag><value/>[<uncertainty/>]</tag>``."""
+    if value is None and not always:
+        return
+    out.append(f"<{tag}>")
+    _qel(out, "value", value)
+    _qel(out, "uncertainty", uncertainty)
+    out.append(f"</{tag}>")
+
+
+def _qcreation(out: list, created_at, agency: str | None = None, version: int | None = None) -> None:
+    out.append("<creationInfo>")
+    _qel(out, "agencyID", agency or None)
+    out.append(f"<creationTime>{_qtime(created_at)}</creationTime>")
+    _qel(out, "version", None if version is None else str(version))
+    out.append("</creationInfo>")
+
+
+def _xml_text(value) -> str:
+    if not isinstance(value, str):
+        return "%s" % (value,)  # numbers: nothing to escape
+    from xml.sax.saxutils import escape
+
+    return escape(value)
+
+
+def _quakeml_direct(events: list) -> bytes:
+    """QuakeML 1.2 of events without picks/amplitudes/arrivals/station magnitudes, as plain strings.
+
+    The same elements, order and value texts as :func:`tianshan.io.quakeml.catalog_to_obspy`
+    followed by ObsPy's QuakeML writer (QuakeML BED 1.2, Schorlemmer et al. 2011: event,
+    origin with quality and originUncertainty, magnitude, creationInfo; the Tianshan
+    ``depthFixed`` extra element), without building ObsPy objects: for 1000 events that
+    was 80 % of the answer time. Tested by reading both outputs back.
+    """
+    import uuid
+    from xml.sax.saxutils import quoteattr
+
+    from tianshan.io._obspy import NS, id_to_uri, label_to_uri
+    from tianshan.io.quakeml import _fraction_to_percent, metres_per_degree
+
+    out = [_Q_HEAD.format(ns=NS, pid=f"smi:local/{uuid.uuid4()}")]
+    for ev in events:
+        out.append(f"<event publicID={quoteattr(id_to_uri(ev.id))}>")
+        _qel(out, "preferredOriginID", None if ev.preferred_origin_id is None else id_to_uri(ev.preferred_origin_id))
+        _qel(out, "preferredMagnitudeID",
+             None if ev.preferred_magnitude_id is None else id_to_uri(ev.preferred_magnitude_id))
+        _qel(out, "type", None if ev.type is None else ev.type.value)
+        _qel(out, "typeCertainty", ev.type_certainty)
+        if ev.region_name:
+            out.append(f"<description><text>{_xml_text(ev.region_name)}</text><type>region name</type></description>")
+        _qcreation(out, ev.created_at)
+        for o in ev.origins:
+            lat_err = lon_err = None
+            if o.horizontal_uncertainty_m is not None:
+                m_lat, m_lon = metres_per_degree(o.latitude_deg)
+                lat_err = o.horizontal_uncertainty_m / m_lat
+                lon_err = o.horizontal_uncertainty_m / m_lon if m_lon > 1e-6 else None
+            out.append(f"<origin publicID={quoteattr(id_to_uri(o.id))}>")
+            _qvalue(out, "time", _qtime(o.time), o.time_uncertainty_s, always=True)
+            _qvalue(out, "latitude", o.latitude_deg, lat_err, always=True)
+            _qvalue(out, "longitude", o.longitude_deg, lon_err, always=True)
+            _qvalue(out, "depth", o.depth_m, o.depth_uncertainty_m)
+            _qel(out, "depthType", "operator assigned" if o.depth_fixed else None)
+            _qel(out, "methodID", label_to_uri("method", o.method))
+            _qel(out, "earthModelID", label_to_uri("earthmodel", o.earth_model))
+            quality = (("usedPhaseCount", o.phase_count), ("usedStationCount", o.station_count),
+                       ("standardError", o.rms_s), ("azimuthalGap", o.azimuthal_gap_deg),
+                       ("minimumDistance", o.minimum_distance_deg))
+            if any(v is not None for _, v in quality):
+                out.append("<quality>")
+                for tag, v in quality:
+                    _qel(out, tag, v)
+                out.append("</quality>")
+            _qel(out, "evaluationMode", o.evaluation_mode.value)
+            _qel(out, "evaluationStatus", o.evaluation_status.value)
+            _qcreation(out, o.created_at, o.agency, o.version)
+            e = o.ellipse
+            if o.horizontal_uncertainty_m is not None or e is not None:
+                out.append("<originUncertainty>")
+                _qel(out, "preferredDescription", "uncertainty ellipse" if e is not None else "horizontal uncertainty")
+                _qel(out, "horizontalUncertainty", o.horizontal_uncertainty_m)
+                if e is not None:
+                    _qel(out, "minHorizontalUncertainty", e.semi_minor_m)
+                    _qel(out, "maxHorizontalUncertainty", e.semi_major_m)
+                    _qel(out, "azimuthMaxHorizontalUncertainty", e.azimuth_deg)
+                    _qel(out, "confidenceLevel", _fraction_to_percent(e.confidence))
+                out.append("</originUncertainty>")
+            out.append(f"<tianshan:depthFixed>{'true' if o.depth_fixed else 'false'}</tianshan:depthFixed>")
+            out.append("</origin>")
+        for m in ev.magnitudes:
+            out.append(f"<magnitude publicID={quoteattr(id_to_uri(m.id))}>")
+            _qvalue(out, "mag", m.value, m.uncertainty, always=True)
+            _qel(out, "type", m.type)
+            _qel(out, "originID", None if m.origin_id is None else id_to_uri(m.origin_id))
+            _qel(out, "methodID", label_to_uri("method", m.method))
+            _qel(out, "stationCount", m.station_count)
+            _qel(out, "evaluationMode", m.evaluation_mode.value)
+            _qel(out, "evaluationStatus", m.evaluation_status.value)
+            _qcreation(out, m.created_at, m.agency, m.version)
+            out.append("</magnitude>")
+        out.append("</event>\n")
+    out.append(_Q_TAIL)
+    return "".join(out).encode("utf-8")
 
 
 def _simple_xml(root: str, child: str, names: Sequence[str]) -> bytes:
