@@ -35,9 +35,23 @@ more than ``max_spikes`` spikes in the window, a flat run of ``max_flat_s`` or m
 more than ``max_latency_s`` above the network median, stalled. A stream is **excluded** as
 soon as one rule fires and **included** again once no rule has fired for ``recover_s`` of its
 data (hysteresis: a flapping channel stays out). Each change is logged (warning with the
-reasons / info) and counted; an exclusion is also published as a
-:class:`~tianshan.core.qc.QCRecord` on ``subject`` (:data:`tianshan.bus.subjects.QC`; detail
-``excluded from processing: ...``).
+reasons / info) and counted, and published as a :class:`~tianshan.core.qc.QCRecord` on
+``subject`` (:data:`tianshan.bus.subjects.QC`): an exclusion with the kind of its first reason,
+span = the rolling window up to the exclusion, detail :data:`EXCLUDED` + reasons; an inclusion
+with the same kind, span = the whole exclusion, the metric's value at inclusion, detail
+:data:`INCLUDED` + the reasons it had.
+
+**Latency snapshots** (for station status outside the daemon: ``tianshan serve`` reads them from
+the store): every ``latency_snapshot_s`` of wall time, per station, the data latency -- wall time
+minus the newest sample of any of its streams (grows while a station is stalled) -- is published as
+a QC record of kind ``latency`` (start = newest sample, end = now, value = latency in s; detail: the
+arrival delay of that packet and the number of streams) when it is the station's first, when it
+crossed a class bound of :data:`LATENCY_CLASSES_S` (the dashboard's colours), changed by at least
+half (and :data:`LATENCY_MIN_CHANGE_S`), or ``latency_heartbeat_s`` has passed since the station's
+last one: a steady network writes one row per station per heartbeat, not one per snapshot.
+
+:class:`QCRecorder` (a stage of the process that holds the event store) subscribes to ``subject``
+and saves these records in the store's ``qc_records`` table, in batches.
 
 :meth:`LiveQC.excluded` (stream, time) answers like
 :meth:`tianshan.qc.metrics.exclusion.ExclusionList.excluded`: the reasons the stream is
@@ -70,6 +84,14 @@ log = logging.getLogger(__name__)
 _NS = 1_000_000_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
+#: Detail prefixes of the live exclusion / inclusion records (readers tell them from batch findings).
+EXCLUDED = "excluded from processing: "
+INCLUDED = "included in processing again: "
+#: Class bounds of a station's data latency (s): the dashboard's ok < 10 <= slow <= 60 < late.
+LATENCY_CLASSES_S = (10.0, 60.0)
+#: A station's latency snapshot is written when it changed by at least this much (s) and by half.
+LATENCY_MIN_CHANGE_S = 2.0
+
 
 @dataclass(frozen=True)
 class LiveQCConfig:
@@ -84,11 +106,19 @@ class LiveQCConfig:
     recover_s: float = 120.0
     check_interval_s: float = 5.0
     history_s: float = 3600.0
+    latency_snapshot_s: float | None = 30.0
+    latency_heartbeat_s: float = 300.0
 
     def __post_init__(self) -> None:
         if not (self.window_s > 0 and self.recover_s >= 0 and self.check_interval_s > 0 and self.history_s > 0):
             raise InputError("live QC: window_s, check_interval_s and history_s must be > 0, recover_s >= 0",
                              field="window_s")
+        if self.latency_snapshot_s is not None and not self.latency_snapshot_s > 0:
+            raise InputError(f"live QC: latency_snapshot_s must be > 0 or None, got {self.latency_snapshot_s!r}",
+                             field="latency_snapshot_s")
+        if not self.latency_heartbeat_s > 0:
+            raise InputError(f"live QC: latency_heartbeat_s must be > 0, got {self.latency_heartbeat_s!r}",
+                             field="latency_heartbeat_s")
         for name in ("min_availability_pct", "max_spikes", "max_flat_s", "max_latency_s", "max_stall_s"):
             v = getattr(self, name)
             if v is not None and not v >= 0:
@@ -104,6 +134,7 @@ class LiveQCCounters:
     gaps: int = 0
     listener_errors: int = 0
     publish_errors: int = 0
+    latency_records: int = 0   # latency snapshots queued for publication
 
     def as_dict(self) -> dict[str, int]:
         return dataclasses.asdict(self)
@@ -142,7 +173,9 @@ class LiveQC:
         self.clock = clock
         self.counters = LiveQCCounters()
         self._tracks: dict[StreamID, _Track] = {}
-        self._pending: list = []   # QC records waiting to be published
+        self._pending: list = []   # (QC record, key tag) waiting to be published
+        self._last_snapshot: float | None = None
+        self._latency_written: dict[tuple[str, str], tuple[float, float]] = {}  # station -> (wall, value)
         self._task: asyncio.Task | None = None
         self._closing = False
 
@@ -165,6 +198,7 @@ class LiveQC:
 
     async def flush(self) -> None:
         self.check()
+        self.snapshot_latency()
         await self.publish_pending()
 
     async def close(self) -> None:
@@ -235,14 +269,17 @@ class LiveQC:
             tr.tail = None
         tr.segs.append((seg.start_ns, end_ns, n))
         x = np.asarray(seg.data, dtype=np.float64)
-        # spikes (MUSTANG num_spikes) with the previous segment's last samples as context
-        full = x if tr.tail is None else np.concatenate([tr.tail, x])
-        idx = hampel_outliers(full, SPIKE_WINDOW, SPIKE_THRESHOLD) if full.size >= SPIKE_WINDOW else ()
-        if len(idx):
-            runs = int(np.count_nonzero(np.diff(idx) > 1) + 1)
-            tr.spikes.append((end_ns, runs))
-            self.counters.spikes += runs
-        tr.tail = full[-(SPIKE_WINDOW - 1):].copy()
+        # spikes (MUSTANG num_spikes) with the previous segment's last samples as context; only while
+        # the spike rule is on (the Hampel filter, ~0.2 ms per 512-byte record, is most of this
+        # listener's CPU)
+        if self.config.max_spikes is not None:
+            full = x if tr.tail is None else np.concatenate([tr.tail, x])
+            idx = hampel_outliers(full, SPIKE_WINDOW, SPIKE_THRESHOLD) if full.size >= SPIKE_WINDOW else ()
+            if len(idx):
+                runs = int(np.count_nonzero(np.diff(idx) > 1) + 1)
+                tr.spikes.append((end_ns, runs))
+                self.counters.spikes += runs
+            tr.tail = full[-(SPIKE_WINDOW - 1):].copy()
         # run of identical samples (flat / dead channel)
         prev = tr.last_value if contiguous else None
         changes = np.flatnonzero(x[1:] != x[:-1])
@@ -316,6 +353,9 @@ class LiveQC:
         alive = [t.arrival_wall for t in self._tracks.values()]
         if not alive:
             return
+        if cfg.latency_snapshot_s is not None and (self._last_snapshot is None
+                                                   or now - self._last_snapshot >= cfg.latency_snapshot_s):
+            self.snapshot_latency(now)
         newest = max(alive)
         for sid, tr in self._tracks.items():
             stall = (cfg.max_stall_s is not None and now - tr.arrival_wall > cfg.max_stall_s
@@ -344,6 +384,7 @@ class LiveQC:
         if tr.clean_since_ns is None:
             tr.clean_since_ns = t_ns
         if t_ns - tr.clean_since_ns >= round(self.config.recover_s * _NS):
+            self._queue_record(sid, tr, t_ns, included_since_ns=tr.intervals[-1][0])
             tr.reasons = ()
             tr.intervals[-1][1] = t_ns
             tr.clean_since_ns = None
@@ -351,7 +392,8 @@ class LiveQC:
             log.info("live QC: %s included again after %.0f s of clean data / 通道恢复使用", sid,
                      self.config.recover_s)
 
-    def _queue_record(self, sid: StreamID, tr: _Track, t_ns: int) -> None:
+    def _queue_record(self, sid: StreamID, tr: _Track, t_ns: int, included_since_ns: int | None = None) -> None:
+        """Queue the exclusion record of ``sid`` (or, with ``included_since_ns``, its inclusion record)."""
         if self.bus is None or self.subject is None:
             return
         from tianshan.core.qc import QCKind, QCRecord
@@ -366,14 +408,64 @@ class LiveQC:
             kind, value = QCKind.FLAT, tr.flat_samples / tr.rate
         elif first.startswith(("latency", "stalled")):
             kind, value = QCKind.GAP, max(0.0, self.clock() - tr.arrival_wall)
-        start = _ns_datetime(max(tr.first_ns, t_ns - round(self.config.window_s * _NS)))
-        self._pending.append(QCRecord(sid, start, _ns_datetime(t_ns), kind, value,
-                                      "excluded from processing: " + "; ".join(tr.reasons)))
-        if self._task is not None:
+        if included_since_ns is None:
+            start = _ns_datetime(max(tr.first_ns, t_ns - round(self.config.window_s * _NS)))
+            rec = QCRecord(sid, start, _ns_datetime(t_ns), kind, value, EXCLUDED + "; ".join(tr.reasons))
+            self._queue(rec, "excluded")
+        else:
+            rec = QCRecord(sid, _ns_datetime(min(included_since_ns, t_ns)), _ns_datetime(t_ns), kind, value,
+                           INCLUDED + f"after {self.config.recover_s:g} s of clean data; was excluded for "
+                                      f"{(t_ns - included_since_ns) / _NS:.0f} s: " + "; ".join(tr.reasons))
+            self._queue(rec, "included")
+
+    def _queue(self, rec, tag: str, schedule: bool = True) -> None:
+        """Queue ``rec`` for publication; ``schedule``: publish now (else at the next check or flush)."""
+        self._pending.append((rec, tag))
+        if schedule and self._task is not None:
             try:
                 asyncio.get_running_loop().create_task(self.publish_pending())
             except RuntimeError:
                 pass  # not on the loop: the next check publishes
+
+    def snapshot_latency(self, now: float | None = None) -> int:
+        """Queue the stations' latency records that are due (module docstring); returns how many."""
+        now = self.clock() if now is None else now
+        self._last_snapshot = now
+        if self.bus is None or self.subject is None or not self._tracks:
+            return 0
+        from tianshan.core.qc import QCKind, QCRecord
+
+        newest: dict[tuple[str, str], tuple[StreamID, _Track, int]] = {}
+        for sid, tr in self._tracks.items():
+            key = (sid.network, sid.station)
+            cur = newest.get(key)
+            n = 1 if cur is None else cur[2] + 1
+            newest[key] = (sid, tr, n) if cur is None or tr.end_ns > cur[1].end_ns else (cur[0], cur[1], n)
+        end = datetime.fromtimestamp(now, timezone.utc)
+        queued = 0
+        for key, (sid, tr, n) in sorted(newest.items()):
+            start = min(_ns_datetime(tr.end_ns), end)  # a clock ahead of ours: latency 0
+            latency = (end - start).total_seconds()
+            if not self._latency_due(key, now, latency):
+                continue
+            self._latency_written[key] = (now, latency)
+            self._queue(QCRecord(sid, start, end, QCKind.LATENCY, latency,
+                                 f"data latency {latency:.1f} s; arrival delay of the newest packet "
+                                 f"{tr.latency_s:.1f} s; {n} streams"), "latency", schedule=False)
+            queued += 1
+        self.counters.latency_records += queued
+        return queued
+
+    def _latency_due(self, key: tuple[str, str], now: float, latency: float) -> bool:
+        last = self._latency_written.get(key)
+        if last is None:
+            return True
+        wall, value = last
+        if now - wall >= self.config.latency_heartbeat_s:
+            return True
+        if sum(latency >= b for b in LATENCY_CLASSES_S) != sum(value >= b for b in LATENCY_CLASSES_S):
+            return True
+        return abs(latency - value) >= max(LATENCY_MIN_CHANGE_S, 0.5 * value)
 
     async def publish_pending(self) -> None:
         if self.bus is None or self.subject is None:
@@ -382,15 +474,132 @@ class LiveQC:
         from tianshan.bus import codec
 
         while self._pending:
-            rec = self._pending.pop(0)
+            rec, tag = self._pending.pop(0)
             try:
                 await self.bus.publish(self.subject, codec.encode(rec),
-                                       key=f"qc:{rec.stream_id}:excluded:{int(rec.end.timestamp() * 1000)}")
+                                       key=f"qc:{rec.stream_id}:{tag}:{int(rec.end.timestamp() * 1000)}")
             except asyncio.CancelledError:
                 raise
             except Exception:  # noqa: BLE001 - a bus outage is counted; the exclusion itself holds
                 self.counters.publish_errors += 1
                 log.exception("live QC: publish failed")
+
+
+@dataclass
+class QCRecorderCounters:
+    received: int = 0
+    saved: int = 0             # new rows
+    bad_payloads: int = 0
+    store_errors: int = 0
+    dropped: int = 0           # records given up (queue full while the store is down, or refused)
+
+    def as_dict(self) -> dict[str, int]:
+        return dataclasses.asdict(self)
+
+
+class QCRecorder:
+    """Saves the QC records published on ``subject`` (live exclusions, inclusions, latency snapshots)
+    in the event store's ``qc_records`` table, so that processes without the daemon's memory
+    (``tianshan serve``: the API's station list) see the live station status.
+
+    Handlers only queue; one task saves the queue in one transaction every ``flush_s`` (a store
+    outage: logged, counted, retried at the next round; at most ``max_queue`` records are kept).
+    A record the store refuses (same key, other values) is dropped with a log line. A stage of
+    the common shape (start, flush, close, health, counters) for a role of the process that
+    holds the store.
+    """
+
+    def __init__(self, bus, store, *, subject: str = subjects.QC, durable: str | None = "qc-recorder",
+                 flush_s: float = 1.0, max_queue: int = 100_000) -> None:
+        if store is None:
+            raise InputError("the QC recorder needs an event store", field="store")
+        if not flush_s > 0:
+            raise InputError(f"flush_s must be > 0, got {flush_s!r}", field="flush_s")
+        self.bus, self.store, self.subject, self.durable = bus, store, subject, durable
+        self.flush_s, self.max_queue = float(flush_s), int(max_queue)
+        self.counters = QCRecorderCounters()
+        self._queue: list = []
+        self._sub = None
+        self._task: asyncio.Task | None = None
+        self._lock: asyncio.Lock | None = None
+
+    async def start(self) -> None:
+        if self._task is not None:
+            return
+        self._lock = asyncio.Lock()
+        self._sub = await self.bus.subscribe(self.subject, self._on_message, durable=self.durable)
+        self._task = asyncio.create_task(self._loop(), name="qc-recorder")
+
+    async def _on_message(self, msg) -> None:
+        from tianshan.bus import codec
+        from tianshan.core.qc import QCRecord
+
+        self.counters.received += 1
+        try:
+            rec = codec.decode(msg.data)
+        except Exception as err:  # noqa: BLE001 - the codec's errors are many; the message is dropped
+            self.counters.bad_payloads += 1
+            raise InputError(f"undecodable QC record: {err}", source=f"bus subject {msg.subject}",
+                             field="payload") from None
+        if not isinstance(rec, QCRecord):
+            self.counters.bad_payloads += 1
+            raise InputError(f"expected a QC record, got {type(rec).__name__}", source=f"bus subject {msg.subject}",
+                             field="payload")
+        if len(self._queue) >= self.max_queue:
+            self._queue.pop(0)
+            self.counters.dropped += 1
+        self._queue.append(rec)
+
+    async def _loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.flush_s)
+            await self.flush()
+
+    async def flush(self) -> None:
+        """Save everything queued now."""
+        if self._lock is None:
+            return
+        async with self._lock:
+            batch, self._queue = self._queue, []
+            if not batch:
+                return
+            try:
+                self.counters.saved += await asyncio.to_thread(self._save, batch)
+            except asyncio.CancelledError:
+                self._queue[:0] = batch
+                raise
+            except Exception:  # noqa: BLE001 - store down: kept and retried at the next round
+                self.counters.store_errors += 1
+                log.exception("QC recorder: saving %d QC records failed; retried at the next round", len(batch))
+                self._queue[:0] = batch[-self.max_queue:]
+
+    def _save(self, batch: list) -> int:
+        from tianshan.store.errors import ImmutableRecordError
+
+        try:
+            return self.store.save_qc_records(batch)
+        except ImmutableRecordError:
+            added = 0
+            for rec in batch:  # one refused record must not cost the others
+                try:
+                    added += self.store.save_qc_records([rec])
+                except ImmutableRecordError as err:
+                    self.counters.dropped += 1
+                    log.warning("QC recorder: %s", err)
+            return added
+
+    async def close(self) -> None:
+        if self._sub is not None:
+            await self._sub.unsubscribe()
+            self._sub = None
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        await self.flush()
+
+    def health(self) -> dict:
+        return {"ok": self._task is not None and not self._task.done(), "queued": len(self._queue)}
 
 
 def live_qc_from_settings(settings, bus=None) -> LiveQC | None:
