@@ -8,9 +8,10 @@ Events: every row of ``historical_significant_noaa.csv`` (NOAA NCEI) since 1970 
 names Xinjiang and that records at least one death (``DEATHS``, else ``TOTAL_DEATHS``; NOAA
 leaves unknown counts blank, so blank rows are not "zero deaths" and are left out). Each is
 run as a scenario with its catalogue epicentre, focal depth (10 km when blank) and magnitude
-(``EQ_MAG_MW``, else ``EQ_PRIMARY``), on the folder's exposure (2020 census distributed by
-towns) -- for every event, whatever its year: the population, its housing and the GDP are
-2020's, a stated limitation. Two orientations are compared: ``nearest`` (strike of the
+(``EQ_MAG_MW``, else ``EQ_PRIMARY``), on the folder's exposure (2020 census: the urban share at
+the county seats and known towns, the rural rest over each county polygon by distance to the
+GeoNames places; :mod:`tianshan.products.loss.allocation`) -- for every event, whatever its year:
+the population, its housing and the GDP are 2020's, a stated limitation. Two orientations are compared: ``nearest`` (strike of the
 fault trace nearest the epicentre within 30 km, as ``--fault nearest``) and ``none``
 (orientation unknown: the simple model averages over strikes, the Xinjiang model draws circles).
 
@@ -23,8 +24,8 @@ every coefficient comes from the cited sources.
 
 Per event: recorded deaths, estimated median and p10-p90, the most likely PAGER range, the
 probability the model gave the recorded range, whether the recorded number lies in the
-predicted (most likely) range and within p10-p90. Summary: hit rates and the mean
-log10 ratio estimate/recorded.
+predicted (most likely) range and within p10-p90, and the people the exposure puts within
+20 km of the epicentre. Summary: hit rates and the mean log10 ratio estimate/recorded.
 """
 
 from __future__ import annotations
@@ -105,8 +106,14 @@ def _intensity(model: str, event: dict, extra: dict):
 
 def run_backtest(data: Path, runs=RUNS) -> tuple[list[dict], dict, object]:
     """Every (run, event) row and the per-run summary (module docstring)."""
+    from tianshan.products.loss.shaking import great_circle_km
+
     ctx = load_context(data)
     evs = events(data / "historical_significant_noaa.csv")
+    ex = ctx.exposure
+    for e in evs:
+        e["people_20km"] = float(ex.population[great_circle_km(e["lat"], e["lon"], ex.latitudes_deg,
+                                                                ex.longitudes_deg) <= 20.0].sum())
     rows = []
     for label, model, orient, extra in runs:
         for e in evs:
@@ -152,19 +159,19 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     rows, summary, ctx = run_backtest(args.data)
-    print(f"exposure: {ctx.exposure.name} ({ctx.exposure.method}), {ctx.exposure.total_population:,.0f} people; "
-          f"{len(rows)} scenario runs in {time.perf_counter() - t0:.1f} s")
+    print(f"exposure: {ctx.exposure.name} ({ctx.exposure.method}), {ctx.exposure.total_population:,.0f} people at "
+          f"{ctx.exposure.population.size:,} points; {len(rows)} scenario runs in {time.perf_counter() - t0:.1f} s")
     for key, s in summary.items():
         label, orient = key.split("/")
         rs = [r for r in rows if r["model"] == label and r["orientation"] == orient]
         print(f"\nmodel: {label}, orientation: {orient} ({rs[0]['source']} ...)")
-        print("| event | year | M (Ms) | depth km | recorded | median | p10-p90 | predicted bin | recorded bin | "
-              "P(recorded bin) | hit | max MMI |")
-        print("|" + "---|" * 12)
+        print("| event | year | M (Ms) | depth km | people <= 20 km | recorded | median | p10-p90 | predicted bin | "
+              "recorded bin | P(recorded bin) | hit | max MMI |")
+        print("|" + "---|" * 13)
         for r in rs:
             ms = "" if r["ms_catalogue"] is None else f" ({r['ms_catalogue']:.1f})"
             print(f"| {r['date']} {r['location'][7:33].strip()} | {r['date'][:4]} | {r['mag']:.1f}{ms} | "
-                  f"{r['depth']:.0f} | {r['deaths']} | {r['median']:.1f} | {r['p10']:.1f}-{r['p90']:.0f} | "
+                  f"{r['depth']:.0f} | {r['people_20km']:,.0f} | {r['deaths']} | {r['median']:.1f} | {r['p10']:.1f}-{r['p90']:.0f} | "
                   f"{r['predicted_range']} | {r['recorded_range']} | {r['p_recorded_range']:.2f} | "
                   f"{'yes' if r['hit_range'] else 'no'} | {r['max_mmi_at_people']:.1f} |")
         print(f"\nhit rate (recorded deaths in the predicted, most likely, PAGER bin): {s['hit_range']}/{s['events']}; "

@@ -53,7 +53,7 @@ def test_towns_allocation_keeps_census_totals_and_urban_share(tmp_path):
     at = {(round(a, 3), round(b, 3)): p for a, b, p in zip(ex.latitudes_deg, ex.longitudes_deg, ex.population)}
     assert at[(40.2, 80.2)] == pytest.approx(30000.0)
     assert at[(40.8, 80.8)] == pytest.approx(10000.0)
-    # rural people sit inside the polygon and within 10 km of a settlement point
+    # rural people sit on the grid inside the polygon (allocation.py; test_loss_exposure_allocation.py)
     a = ex.unit_index == codes.index("650001")
     assert np.all((ex.longitudes_deg[a] >= 80) & (ex.longitudes_deg[a] <= 81))
     assert ex.population.size > 10

