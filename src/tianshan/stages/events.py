@@ -116,7 +116,7 @@ class EventStage:
     ``tracker``: an :class:`EventTracker`, or a network (anything with ``stations`` and
     ``model``, e.g. :class:`tianshan.events.build.pipeline.Network`) from which one is built with
     ``rules``. ``clock``: wall-clock function returning POSIX seconds (tests may replace it).
-    ``warm_up``: build the travel-time tables in a thread at start, beside the worker.
+    ``warm_up``: build the travel-time tables in the worker before the first batch.
     """
 
     def __init__(self, bus, store, tracker, *, picks_subject: str = subjects.PICKS,
@@ -150,7 +150,6 @@ class EventStage:
         self._task: asyncio.Task | None = None
         self._closing = False
         self._busy = False
-        self._warm_task: asyncio.Task | None = None
         self._last_activity: datetime | None = None
         self._open = 0
 
@@ -166,8 +165,6 @@ class EventStage:
         self._closing = False
         self._wake = asyncio.Event()
         self._task = asyncio.create_task(self._worker(), name="associator")
-        if self.warm_up:
-            self._warm_task = asyncio.create_task(asyncio.to_thread(self._warm_up), name="associator-warm-up")
         self._subs.append(await self.bus.subscribe(self.picks_subject, self._on_pick, durable=self.durable))
         self._subs.append(await self.bus.subscribe(self.clock_subject, self._on_clock))
 
@@ -267,15 +264,15 @@ class EventStage:
 
     # ------------------------------------------------------------------ worker
 
-    def _warm_up(self) -> None:
-        """In a thread beside the worker: the tracker's tables (module caches only, so it may run while
-        the worker updates; an update that needs a table first builds it itself)."""
-        try:
-            self.tracker.warm_up()
-        except Exception:  # noqa: BLE001 - warm-up is an optimisation
-            log.exception("associator: warm-up failed")
-
     async def _worker(self) -> None:
+        if self.warm_up:
+            self._busy = True
+            try:
+                await asyncio.to_thread(self.tracker.warm_up)
+            except Exception:  # noqa: BLE001 - warm-up is an optimisation
+                log.exception("associator: warm-up failed")
+            finally:
+                self._busy = False
         while not self._closing:
             await self._wake.wait()
             if self._closing:
@@ -289,8 +286,6 @@ class EventStage:
                     await self._step(final=False)
             finally:
                 self._busy = False
-            if not self._closing and self.tracker.needs_update(self._data_clock):
-                self._wake.set()              # versions or closings held back behind a declaration
             if self._outbox and not self._closing:
                 await asyncio.sleep(1.0)      # store or bus down: retry the outbox
                 self._wake.set()

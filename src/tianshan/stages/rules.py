@@ -36,19 +36,11 @@ event when
   of a larger open or recently finalised event (:func:`tianshan.events.screen.explained_fraction`;
   ``explain=False`` turns this off).
 
-**Update.** An open event gains the new picks that fit its latest origin (scautoloc's first
-step for an incoming pick; :class:`tianshan.stages.arrivals.ArrivalFitter`) and those its
-association holds when it is re-associated; with new picks (a new station or phase) it is
-relocated and the new origin becomes its next version (at most one per update) when it passes
-the quality gates. Picks the associator leaves out in a later pass stay
+**Update.** An open event whose association gained picks (a new station or phase) takes the
+association's picks and is relocated; the new origin becomes its next version (at most one per
+update) when it passes the quality gates. Picks the associator leaves out in a later pass stay
 with the event unless another association holds them, so an event's versions never flap between
-two pick sets; the final pass gives it exactly its association's picks. Versions are spaced as
-scautoloc spaces its origin reports (``autoloc.publicationIntervalTimeSlope`` 0.5 s,
-``...TimeIntercept`` 0 s, ``...PickCount`` 20 in SeisComP's ``Autoloc3::_flush``): after a
-version with ``N`` picks the next one waits ``update_interval_per_phase_s * N +
-update_interval_s`` of data time, unless ``update_pick_count`` more picks came; picks that
-arrive meanwhile are kept and go into that next version. Large events, whose relocation costs
-most and changes least, are thus relocated least often.
+two pick sets; the final pass gives it exactly its association's picks.
 
 **Merge / split.** An association holding picks of several open events keeps the oldest
 (earliest declared) event's id; the others are ``merged`` (type "not existing"). When an open
@@ -58,14 +50,13 @@ others are new events if they pass the declaration rule (kind ``split``).
 **Final.** ``final_after_s`` (240 s) of data time after the origin time, and no new pick for
 ``quiet_s`` (30 s) of data time, the event is relocated once more with all its picks and judged
 by the batch screen (:func:`tianshan.events.screen.screen_events`): it is ``final`` or
-``cancelled``. 240 s covers the S wave beyond 800 km (Sn at 4.7 km/s in the Xinjiang model), so
-every station within the association's reach has had its say.
+``cancelled``. 240 s covers the S wave across 800 km (the S-P time grows ~0.12 s/km in the
+Xinjiang model), so regional stations have had their say.
 
 **Pick pool.** Picks of the last ``pool_s`` (600 s) data seconds before the clock take part;
-older ones are dropped (an open event keeps its own). New picks that fit no open event are
-associated together with the pool picks no open event holds within ``window_s`` (120 s) of them;
-an event due for its next version is re-associated over its own time span (and every open event
-reaching into it). This bounds the work per update on a large network. Picks timed more than
+older ones are dropped (an open event keeps its own). New picks are associated together with
+the pool picks within ``window_s`` (120 s) of them (and the whole of every open event reaching
+into that window), which bounds the work per update on a large network. Picks timed more than
 ``max_future_s`` (60 s) after the wall time they were received are dropped (clock errors).
 """
 
@@ -91,9 +82,6 @@ class EventRules:
     max_station_distance_m: float | None = 300_000.0
     min_pick_fraction: float = 0.5
     min_nearest_fraction: float = 0.6
-    update_interval_per_phase_s: float = 0.5
-    update_interval_s: float = 0.0
-    update_pick_count: int = 20
     final_after_s: float = 240.0
     quiet_s: float = 30.0
     pool_s: float = 600.0
@@ -101,7 +89,7 @@ class EventRules:
     max_future_s: float = 60.0
 
     def __post_init__(self) -> None:
-        for name in ("min_stations", "min_s_picks", "min_p_and_s_stations", "update_pick_count"):
+        for name in ("min_stations", "min_s_picks", "min_p_and_s_stations"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 0:
                 raise InputError(f"must be a non-negative integer, got {v!r}", field=name)
@@ -112,7 +100,7 @@ class EventRules:
             raise InputError(f"must be true or false, got {self.explain!r}", field="explain")
         optional = ("max_rms_s", "max_semi_major_m", "max_depth_m", "max_station_distance_m")
         for f in fields(self):
-            if f.name in ("min_stations", "min_s_picks", "min_p_and_s_stations", "update_pick_count", "explain"):
+            if f.name in ("min_stations", "min_s_picks", "min_p_and_s_stations", "explain"):
                 continue
             v = getattr(self, f.name)
             if v is None and f.name in optional:

@@ -9,44 +9,33 @@ SeisComP counterpart).
 
 One update
 ----------
-The work follows SeisComP ``scautoloc`` (try each new pick against the known origins first, form
-new origins from the rest) and ``scevent`` (an origin belongs to the event whose picks it shares):
-
 1. The data clock advances to the latest of the clocks given and the newest pick time. Pool
    picks older than ``pool_s`` before it and owned by no open event are dropped.
-2. **Attach**: each new pick that fits an open event's latest origin (predicted first P/S
-   arrival within the associator's ``pick_match_tolerance_s``, station within
-   ``max_station_distance_m``, no pick of that station and phase in the event yet) joins the
-   best-fitting one. No association runs for them.
-3. **Nucleate**: when new picks fit no open event, the pool picks no open event holds within
-   ``window_s`` of them are associated (:func:`tianshan.events.associate.associate_picks`, input
-   sorted by time and pick id, so the same picks give the same associations whatever order they
-   came in); each association is a candidate, declared when it passes the declaration rule
-   (``declared``, or ``split`` when it holds picks of an open event); candidates are judged
-   largest first, so a smaller one is checked against the larger ones just declared. An update
-   that declares returns at once: the first origin is not held back by the steps below, which
-   the next update does (:meth:`EventTracker.needs_update` says so).
-4. **Next version** (one event per update, the most overdue): an open event holding picks its
-   last version lacks, once its next version is due (see the rules' publication interval), is
-   re-associated together with every open event reaching into its time span. Matching by pick
-   ids: each open event gets the association holding most of its picks (ties: the earlier
+2. When picks were added since the last update: the pool picks within ``window_s`` of the new
+   picks, widened to cover every open event reaching into that span, and not owned by a closed
+   event, are associated (:func:`tianshan.events.associate.associate_picks`, input sorted by time
+   and pick id, so the same picks give the same associations whatever order they came in).
+3. Matching (pick ids, as SeisComP ``scevent`` matches origins by their picks): each open event
+   in the window gets the association holding most of its picks (ties: the earlier
    association); an association claimed by several events keeps the oldest (earliest declared)
-   and the others are ``merged`` into it; an association holding picks of an open event but
-   claimed by another event or by none is a split candidate (step 3's rule). The keeper takes
-   the association's picks (plus its own picks that no association holds now: no flapping), is
-   relocated and, passing the quality gates, published (``updated``). An open event that no
-   association holds any more is kept unchanged (an orphan) and cancelled at finalisation.
-5. **Close**: events due (``final_after_s`` of data time after their origin time and ``quiet_s``
-   after their last new pick) are re-associated once more (window around them; each event gets
-   exactly its association's picks), relocated with all their picks, checked against the
-   declaration minimum (``min_stations`` P stations) and judged by the batch screen
-   (:func:`tianshan.events.screen.screen_events`, with the recently finalised and the other open
-   events as larger events): ``final`` (origin status FINAL) or ``cancelled`` (type "not
-   existing", origin status REJECTED, detail the reason). Closed events leave the open set; their
-   picks stay owned and are not associated again.
+   and the others are ``merged`` into it. The keeper takes the association's picks (plus its own
+   picks that no association holds now: no flapping) and, when it gained picks, is relocated
+   (``updated``). An association claimed by none is a candidate: declared (``declared``, or
+   ``split`` when it holds picks of an open event) when it passes the declaration rule;
+   candidates are judged largest first, so a smaller one is checked against the larger ones just
+   declared. An open event that no association holds any more is kept unchanged (an orphan) and
+   cancelled at finalisation.
+4. Events due for finalisation (``final_after_s`` of data time after their origin time and
+   ``quiet_s`` after their last new pick) are re-associated once more (window around them; each
+   event gets exactly its association's picks),
+   relocated with all their picks, checked against the declaration minimum (``min_stations`` P
+   stations) and judged by the batch screen (:func:`tianshan.events.screen.screen_events`, with
+   the recently finalised and the other open events as larger events): ``final`` (origin status
+   FINAL) or ``cancelled`` (type "not existing", origin status REJECTED, detail the reason).
+   Closed events leave the open set; their picks stay owned and are not associated again.
 
-Nothing is done on an idle tick (no new pick, no version or closing due). Locations are cached by
-pick set, so an association that did not change is not located again.
+Nothing is done on an idle tick (no new pick, nothing due). Locations are cached by pick set, so
+an association that did not change is not located again.
 
 Order independence
 ------------------
@@ -65,9 +54,10 @@ declaration (a repeat gets ``-2``, ``-3``...). Origins are new versions of the e
 from __future__ import annotations
 
 import logging
+import math
 from collections import OrderedDict
 from dataclasses import asdict, dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Iterable, Sequence
 
 from tianshan.core.errors import InputError
@@ -152,14 +142,6 @@ class _Open:
     order: int
     last_growth: datetime
     orphan: bool = False
-    next_due: datetime | None = None     # data time before which no new version is published
-    published_n: int = 0                 # picks of the last published version
-    tried: frozenset = frozenset()       # pick set of the last relocation (published or not)
-
-    @property
-    def pending(self) -> bool:
-        """Holds picks its last relocation did not have."""
-        return self.pick_ids != self.tried
 
     @property
     def id(self) -> str:
@@ -223,10 +205,7 @@ class EventTracker:
         self._used_ids: set[str] = set()
         self._locations: OrderedDict = OrderedDict()
         self._before: dict[str, Event] = {}          # events as they were before this update call
-        from tianshan.stages.arrivals import ArrivalFitter
-
-        self._fitter = ArrivalFitter(self._table, model, self.associator_config.pick_match_tolerance_s,
-                                     r.max_station_distance_m, self.associator_config.max_depth_m)
+        self._times = None                           # travel-time tables for attaching picks
 
     # ------------------------------------------------------------------ inputs
 
@@ -298,8 +277,7 @@ class EventTracker:
                     self._next_seq += 1
                 self._closed_owned.discard(p.id)
             newest = max(p.time for p in ev.picks)
-            ids = frozenset(p.id for p in ev.picks)
-            self._open[ev.id] = _Open(ev, ids, self._next_order, newest, tried=ids)
+            self._open[ev.id] = _Open(ev, frozenset(p.id for p in ev.picks), self._next_order, newest)
             self._next_order += 1
             self._used_ids.add(ev.id)
             self._advance(newest)
@@ -325,9 +303,7 @@ class EventTracker:
         if clock is not None:
             c = as_utc(clock, "clock")
             t = c if t is None else max(t, c)
-        if t is None:
-            return False
-        return bool(self._due_versions(t)) or bool(self._due(t))
+        return bool(self._due(t))
 
     def update(self, clock: datetime | None = None) -> list[EventChange]:
         """Advance the data clock to ``clock``, associate new picks, close due events; the changes."""
@@ -345,14 +321,10 @@ class EventTracker:
         new = [self._picks[i] for i in self._new if i in self._picks]
         self._new = []
         if new:
-            rest = self._attach(new)
+            rest = self._attach(new, changes)
             if rest:
                 w = timedelta(seconds=self.rules.window_s)
-                self._reassociate(min(p.time for p in rest) - w, max(p.time for p in rest) + w, changes,
-                                  nucleation=True)
-        if any(ch.kind in ("declared", "split") for ch in changes):
-            return changes          # first origins out first; versions and closing wait for the next call
-        self._publish_due(changes)
+                self._reassociate(min(p.time for p in rest) - w, max(p.time for p in rest) + w, changes)
         due = self._due(self._clock)
         if due:
             self._finalise(due, changes, full=False)
@@ -453,12 +425,15 @@ class EventTracker:
         closest, while picks that fit a hypocentre by chance are scattered (PyOcto's
         ``min_pick_fraction``, Münchmeyer 2024, applies the same distance argument per station).
         """
-        from tianshan.stages.arrivals import nearest_fraction
-
-        need = self.rules.min_nearest_fraction
-        if need <= 0 or nearest_fraction(origin, _p_stations(picks), self._table) >= need - 1e-9:
+        p_st = _p_stations(picks)
+        n = len(p_st)
+        if n == 0 or self.rules.min_nearest_fraction <= 0:
             return None
-        return "nearest"
+        nearest = sorted(self._table, key=lambda sid: _dist_m(origin.latitude_deg, origin.longitude_deg,
+                                                                 self._table[sid].latitude_deg,
+                                                                 self._table[sid].longitude_deg))[:n]
+        hit = sum(1 for sid in nearest if sid in p_st)
+        return None if hit >= self.rules.min_nearest_fraction * n else "nearest"
 
     def _pool_picks(self, ids: Iterable[str]) -> tuple[Pick, ...]:
         return tuple(sorted((self._picks[i] for i in ids if i in self._picks), key=lambda p: (p.time, p.id)))
@@ -482,45 +457,78 @@ class EventTracker:
 
     # ------------------------------------------------------------------ attaching picks to open events
 
-    def _attach(self, picks: list[Pick]) -> list[Pick]:
+    def _travel_times(self):
+        """P/S travel times to the stations (tables of the locator, built once)."""
+        if self._times is None:
+            from tianshan.events.locate.traveltimes import StationTravelTimes
+
+            datum = max(0.0, max(st.elevation_m for st in self._table.values()))
+            reach = self.rules.max_station_distance_m or 1_000_000.0
+            self._times = StationTravelTimes(self.model, datum, self.associator_config.max_depth_m,
+                                             reach + 50_000.0, depth_step_m=2_000.0, distance_step_m=2_000.0)
+        return self._times
+
+    def _attach(self, picks: list[Pick], changes: list[EventChange]) -> list[Pick]:
         """Attach new picks to the open events they fit; return the picks left over.
 
         As scautoloc tries each incoming pick against the known origins first: a pick fits an
         open event when its station is within ``max_station_distance_m`` of the epicentre, the event
         has no pick of that station and phase family yet, and the pick is within the associator's
-        ``pick_match_tolerance_s`` of the predicted first P or S arrival
-        (:class:`tianshan.stages.arrivals.ArrivalFitter`). The best-fitting event takes it (ties: the
-        older event); it is published with the event's next due version. No association runs when
-        every new pick fits.
+        ``pick_match_tolerance_s`` of the predicted first P or S arrival (locator travel times, station
+        elevation included). The best-fitting event takes it (ties: the older event); events that
+        gained picks are relocated (``updated``). No association runs when every new pick fits.
         """
-        from tianshan.stages.arrivals import Candidate
-
         if not self._open or not picks:
             return picks
-        cands = []
+        import numpy as np
+
+        tt = self._travel_times()
+        tol = self.associator_config.pick_match_tolerance_s
+        reach = self.rules.max_station_distance_m
+        fams = [_family(p.phase) for p in picks]
+        sts = [self._table[p.stream_id.station_id] for p in picks]
+        lat = np.array([s.latitude_deg for s in sts])
+        lon = np.array([s.longitude_deg for s in sts])
+        elev = np.array([s.elevation_m for s in sts])
+        best: dict[int, tuple[float, int, _Open]] = {}
         for o in self._open.values():
-            if o.event.preferred_origin is not None:
-                have = frozenset((self._picks[i].stream_id.station_id, _family(self._picks[i].phase))
-                                 for i in o.pick_ids if i in self._picks)
-                cands.append(Candidate(o.id, o.order, o.event.preferred_origin, have))
+            origin = o.event.preferred_origin
+            if origin is None:
+                continue
+            have = {(self._picks[i].stream_id.station_id, _family(self._picks[i].phase))
+                    for i in o.pick_ids if i in self._picks}
+            dist = _haversine_m(origin.latitude_deg, origin.longitude_deg, lat, lon)
+            depth = max(origin.depth_m, -tt.datum_m)
+            for fam in ("P", "S"):
+                idx = [i for i, f in enumerate(fams) if f == fam and (reach is None or dist[i] <= reach)
+                       and (picks[i].stream_id.station_id, fam) not in have]
+                if not idx:
+                    continue
+                pred = tt.times(fam, depth, dist[idx], elev[idx])
+                for i, t in zip(idx, pred):
+                    r = abs((picks[i].time - origin.time).total_seconds() - float(t))
+                    if np.isfinite(r) and r <= tol and (i not in best or (r, o.order) < best[i][:2]):
+                        best[i] = (r, o.order, o)
+        if not best:
+            return picks
+        taken: dict[str, dict[tuple[str, str], tuple[float, int]]] = {}
+        for i, (r, _, o) in best.items():
+            key = (picks[i].stream_id.station_id, fams[i])
+            slot = taken.setdefault(o.id, {})
+            if key not in slot or r < slot[key][0]:
+                slot[key] = (r, i)
         attached = set()
-        for eid, idx in self._fitter.best(picks, cands).items():
+        for eid, slot in taken.items():
             o = self._open[eid]
-            ids = frozenset(picks[i].id for i in idx)
+            ids = frozenset(picks[i].id for _, i in slot.values())
             attached |= ids
-            o.pick_ids = o.pick_ids | ids
-            o.last_growth = self._clock
+            self._update(o, o.pick_ids | ids, changes)
         return [p for p in picks if p.id not in attached]
 
     # ------------------------------------------------------------------ association and matching
 
-    def _window(self, lo: datetime | None, hi: datetime | None, nucleation: bool = False) -> list[Pick]:
-        """Unclosed pool picks in ``[lo, hi]`` widened to cover every open event reaching into it
-        (``nucleation``: only the picks no open event holds, in ``[lo, hi]`` as given)."""
-        if nucleation:
-            owned = set().union(*(o.pick_ids for o in self._open.values())) | self._closed_owned
-            return sorted((p for pid, p in self._picks.items() if pid not in owned and lo <= p.time <= hi),
-                          key=lambda p: (p.time, p.id))
+    def _window(self, lo: datetime | None, hi: datetime | None) -> list[Pick]:
+        """Unclosed pool picks in ``[lo, hi]`` widened to cover every open event reaching into it."""
         if lo is not None:
             changed = True
             while changed:
@@ -534,17 +542,16 @@ class EventTracker:
                        and (lo is None or lo <= p.time <= hi)), key=lambda p: (p.time, p.id))
 
     def _reassociate(self, lo: datetime | None, hi: datetime | None, changes: list[EventChange],
-                     sticky: bool = True, nucleation: bool = False) -> None:
+                     sticky: bool = True) -> None:
         """Associate the pool picks of ``[lo, hi]`` (all: ``None``) and match the result to the open events.
 
         ``sticky``: an event keeps the picks the associator left out this time unless another
         association holds them (updates never flap between two pick sets); the final pass
-        (``sticky=False``) gives every event exactly its association's picks. ``nucleation``: only
-        the picks no open event holds take part (new events only).
+        (``sticky=False``) gives every event exactly its association's picks.
         """
         from tianshan.events.associate import associate_picks
 
-        pool = self._window(lo, hi, nucleation)
+        pool = self._window(lo, hi)
         if not pool:
             return
         ids = {p.id for p in pool}
@@ -592,13 +599,12 @@ class EventTracker:
         changes.append(EventChange("merged", ev, f"merged into {keeper.id}"))
 
     def _update(self, o: _Open, ids: frozenset[str], changes: list[EventChange], merged: Sequence[str] = ()) -> None:
-        """Give ``o`` the pick set ``ids``; relocate and publish it when its next version is due."""
+        """Give ``o`` the pick set ``ids``; relocate and publish when it differs from the published one."""
+        if ids == o.pick_ids and not merged:
+            return
         if ids - o.pick_ids:
             o.last_growth = self._clock
         o.pick_ids = ids
-        if not merged and (not o.pending or not self._publication_due(o)):
-            return                  # nothing new, or kept for the next due version
-        o.tried = ids
         published = frozenset(p.id for p in o.event.picks)
         gained, lost = ids - published, published - ids
         if not gained and not lost and not merged:
@@ -608,14 +614,11 @@ class EventTracker:
         failed = "location" if loc is None else self._gate(loc.origin)
         if failed:
             self.counters.update_rejected += 1
-            r = self.rules
-            o.next_due = self._clock + timedelta(seconds=r.update_interval_per_phase_s * len(ids) + r.update_interval_s)
             log.debug("event %s: update not published (%s)", o.id, failed)
             return
         base = self._before.setdefault(o.id, o.event)     # at most one new version per update call
         ev = replace(base, picks=picks).with_origin(replace(loc.origin, id=_new_origin_id()))
         o.event = ev
-        self._published(o)
         parts = []
         if gained:
             parts.append(f"+{len(gained)} picks")
@@ -629,40 +632,6 @@ class EventTracker:
                 return
         self.counters.updated += 1
         changes.append(change)
-
-    def _publication_due(self, o: _Open) -> bool:
-        return (o.next_due is None or self._clock >= o.next_due
-                or len(o.pick_ids) - o.published_n >= self.rules.update_pick_count)
-
-    def _published(self, o: _Open) -> None:
-        n = len(o.event.picks)
-        r = self.rules
-        o.published_n = n
-        o.next_due = self._clock + timedelta(seconds=r.update_interval_per_phase_s * n + r.update_interval_s)
-
-    def _due_versions(self, clock: datetime) -> list[_Open]:
-        """Open events holding new picks whose next version is due at ``clock``, most overdue first."""
-        r = self.rules
-        out = [o for o in self._open.values() if o.pending and (
-            o.next_due is None or clock >= o.next_due or len(o.pick_ids) - o.published_n >= r.update_pick_count)]
-        return sorted(out, key=lambda o: (o.next_due or clock, o.order))
-
-    def _publish_due(self, changes: list[EventChange]) -> None:
-        """The next version of the most overdue open event holding new picks (one per update call).
-
-        It is re-associated first, with every open event reaching into its time span (the pass that
-        merges and splits events; events of that span whose version is due are published too), then
-        relocated and published. One event per call bounds the time an update takes, so a
-        declaration never waits long behind the relocation of large events.
-        """
-        due = self._due_versions(self._clock)
-        if not due:
-            return
-        o = due[0]
-        lo, hi = self._span(o)
-        self._reassociate(lo, hi, changes)
-        if o.id in self._open and o.pending:
-            self._update(o, o.pick_ids, changes)
 
     def _declare(self, picks: tuple[Pick, ...], parent: _Open | None, changes: list[EventChange]) -> None:
         c = self.counters
@@ -692,8 +661,7 @@ class EventTracker:
         eid = self._new_id(picks)
         ev = Event(id=eid, picks=picks, origins=(origin,), preferred_origin_id=origin.id)
         ids = frozenset(p.id for p in picks)
-        self._open[eid] = _Open(ev, ids, self._next_order, self._clock, tried=ids)
-        self._published(self._open[eid])
+        self._open[eid] = _Open(ev, ids, self._next_order, self._clock)
         self._next_order += 1
         locatable = max(picks, key=lambda p: (self._seq.get(p.id, -1), p.time))
         if parent is not None:
@@ -764,20 +732,58 @@ class EventTracker:
 
     # ------------------------------------------------------------------ warm-up
 
-    def warm_up(self, max_table_distance_m: float | None = None) -> None:
+    def warm_up(self, sizes: Sequence[int] = (5, 8, 12, 20)) -> None:
         """Build the travel-time tables association and location will need (seconds, once per process).
 
-        See :func:`tianshan.stages.arrivals.warm_up_tables` (about 10 s for the default 300-km
-        station reach). It touches only module-level caches, so it may run in a thread while updates
-        run (the stage does so at start); a table not built yet is built by the update needing it.
+        Locates synthetic P arrivals of an event under the network's central station recorded at
+        its ``k`` nearest stations, for each ``k`` in ``sizes``, and associates them once (which
+        writes PyOcto's table to its cache). Call it before the first real picks (the stage does,
+        in a thread); results are discarded.
         """
-        from tianshan.stages.arrivals import warm_up_tables
+        from tianshan.core.ids import StreamID
+        from tianshan.events.associate import associate_picks
+        from tianshan.events.locate import locate
+        from tianshan.traveltime.layered import LayeredTravelTime
 
-        try:
-            warm_up_tables(self.stations, self.model, self.rules.max_station_distance_m, self.locate_config,
-                           self.associator_config, self._fitter, max_table_distance_m)
-        except Exception as err:  # noqa: BLE001 - warm-up is best effort
-            log.warning("warm-up failed: %s", err)
+        sts = list(self._table.values())
+        lat0 = sum(s.latitude_deg for s in sts) / len(sts)
+        lon0 = sum(s.longitude_deg for s in sts) / len(sts)
+        centre = min(sts, key=lambda s: _dist_m(lat0, lon0, s.latitude_deg, s.longitude_deg))
+        near = sorted(sts, key=lambda s: _dist_m(centre.latitude_deg, centre.longitude_deg,
+                                                  s.latitude_deg, s.longitude_deg))
+        solver = LayeredTravelTime(self.model)
+        t0 = datetime(2000, 1, 1, tzinfo=timezone.utc)
+        depth = 10_000.0
+        for k in sizes:
+            chosen = near[:max(4, min(k, len(near)))]
+            dist = [_dist_m(centre.latitude_deg, centre.longitude_deg, s.latitude_deg, s.longitude_deg)
+                    for s in chosen]
+            tt = solver.first_arrival("P", depth, dist)[0]
+            picks = [Pick(StreamID(s.network, s.code, "", "HHZ"), t0 + timedelta(seconds=float(t)), "P",
+                          id=f"warm-up/{k}/{s.station_id}") for s, t in zip(chosen, tt)]
+            try:
+                locate(picks, self.stations, self.model, self.locate_config)
+                if k == sizes[0]:
+                    associate_picks(picks, self.stations, self.model, self.associator_config)
+            except Exception as err:  # noqa: BLE001 - warm-up is best effort
+                log.debug("warm-up with %d stations failed: %s", k, err)
+
+
+def _dist_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance (m) on a 6371-km sphere (haversine formula)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    a = (math.sin((p2 - p1) / 2) ** 2
+         + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2)
+    return 2 * 6_371_000.0 * math.asin(math.sqrt(min(1.0, a)))
+
+
+def _haversine_m(lat0: float, lon0: float, lat, lon):
+    """Great-circle distances (m) from one point to arrays of points, 6371-km sphere (haversine)."""
+    import numpy as np
+
+    p1, p2 = np.radians(lat0), np.radians(lat)
+    a = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(np.radians(np.asarray(lon) - lon0) / 2) ** 2
+    return 2 * 6_371_000.0 * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
 
 
 def _new_origin_id() -> str:
