@@ -94,6 +94,7 @@ def test_demo_end_to_end(demo_run, capsys):
     _check_eew(out, summary, page)
     _check_intensity(out, summary, page)
     _check_loss(out, summary, page)
+    _check_served(out, data, summary)
 
 
 def _check_eew(out, summary, page):
@@ -165,6 +166,49 @@ def _check_loss(out, summary, page):
             assert (out / rel).stat().st_size > 1_000 and rel in page
     else:
         assert loss["report"]["status"] in page
+
+
+def _check_served(out, data, summary):
+    """`tianshan demo --serve`: the REST API over the demo store lists the event's intensity maps (both
+    versions), the loss report and the EEW files, serves the contours, and lists the EEW alerts."""
+    from fastapi.testclient import TestClient
+
+    from tianshan.services.api import create_app
+    from tianshan.store.database import resolve_url
+    from tianshan.store.repository import EventStore
+
+    with EventStore.open(None, data_dir=data) as store:
+        (auto,) = [e for e in store.events() if e.id != summary["store"]["event_id"]]
+    app = create_app(resolve_url(None, data), region="demo", rate_limit_per_s=None, poll_s=None)
+    with TestClient(app) as client:
+        ev = client.get(f"/api/v1/events/{auto.id}").json()
+        products = ev["products"]
+        by = {}
+        for p in products:
+            by.setdefault((p["kind"], p["version"]), set()).add(p["name"])
+        # both map versions, with the files the dashboard looks for (contours overlay, map image)
+        for version in (1, 2):
+            assert {"contours_cn.geojson", "map.png", "grid.xml", "summary.json"} <= by[("intensity_map", version)]
+        assert "records.csv" in by[("intensity_map", 2)]
+        n_maps = sum(len(v) for k, v in by.items() if k[0] == "intensity_map")
+        assert summary["intensity"]["products_stored"] == n_maps
+        assert by[("loss_estimate", 2)] == {"loss.json"}
+        loss = json.loads((out / "loss" / "summary.json").read_text(encoding="utf-8"))
+        if loss["report"]["status"] == "written":
+            assert {"loss_report.html", "loss_report.pdf"} <= by[("loss_report", 2)]
+        assert {"alerts.jsonl", "summary.json", "first_alert.cap.xml"} <= by[("eew_replay", 1)]
+        contours = next(p for p in products if p["name"] == "contours_cn.geojson" and p["version"] == 2)
+        r = client.get(contours["url"])
+        assert r.status_code == 200
+        assert r.json()["features"] == json.loads(
+            (out / "intensity" / "v2_conditioned" / "contours_cn.geojson").read_text(encoding="utf-8"))["features"]
+        # the EEW messages, as the alerts of the EEW engine's event
+        alerts = client.get("/api/v1/alerts", params={"limit": 1000}).json()["alerts"]
+        eew = json.loads((out / "eew" / "summary.json").read_text(encoding="utf-8"))
+        assert len(alerts) == summary["eew"]["alerts_stored"] == eew["messages"] >= 1
+        first = min(alerts, key=lambda a: a["sequence"])
+        assert first["msg_type"] == "alert" and first["targets"]
+        assert first["origin"]["magnitude"] == pytest.approx(eew["magnitude_first"], abs=0.01)
 
 
 def test_demo_bad_config_is_a_user_error(tmp_path, capsys):

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 from dataclasses import replace
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
@@ -20,23 +18,8 @@ from tianshan.store import EventStore
 from tianshan.stream.buffers import BufferSet
 
 
-def _load(name):
-    spec = importlib.util.spec_from_file_location(f"tianshan_stages_{name}", Path(__file__).with_name(f"{name}.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-scn = _load("mag_scenario")
-
-
 @pytest.fixture(scope="module")
-def sc():
-    return scn.build()
-
-
-@pytest.fixture(scope="module")
-def pkts(sc):
+def pkts(scn, sc):
     return scn.packets(sc.result.stream)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import importlib.util
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -21,28 +20,13 @@ from tianshan.store import EventStore
 from tianshan.stream.buffers import BufferSet
 
 
-def _load(name):
-    spec = importlib.util.spec_from_file_location(f"tianshan_stages_{name}", Path(__file__).with_name(f"{name}.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-scn = _load("mag_scenario")
-
-
-@pytest.fixture(scope="module")
-def sc():
-    return scn.build()
-
-
 async def _until(cond, timeout_s=60.0):
     async with asyncio.timeout(timeout_s):
         while not cond():
             await asyncio.sleep(0.02)
 
 
-def test_reports_follow_the_magnitude_stage_and_final_sets_the_type(tmp_path, sc):
+def test_reports_follow_the_magnitude_stage_and_final_sets_the_type(tmp_path, scn, sc):
     from obspy import UTCDateTime
 
     event = sc.event

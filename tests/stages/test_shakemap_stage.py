@@ -8,7 +8,6 @@ import importlib.util
 import json
 import math
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,21 +18,6 @@ from tianshan.stages.shakemap import MAP_KIND, ShakeMapStage, event_folder_name,
 from tianshan.stages.waveforms import BufferWaveforms
 from tianshan.store import EventStore
 from tianshan.stream.buffers import BufferSet
-
-
-def _load(name):
-    spec = importlib.util.spec_from_file_location(f"tianshan_stages_{name}", Path(__file__).with_name(f"{name}.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-scn = _load("mag_scenario")
-
-
-@pytest.fixture(scope="module")
-def sc():
-    return scn.build()
 
 
 def _dead_station(sc) -> str:

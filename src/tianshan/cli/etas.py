@@ -107,7 +107,8 @@ def fit(catalog_path: Path, study_start, study_end, time_begin, mag_threshold, p
     return 0
 
 
-def _magnitudes(text: str) -> tuple[float, ...]:
+def parse_magnitudes(text: str) -> tuple[float, ...]:
+    """Magnitude thresholds of a ``--magnitudes`` option, comma-separated (``"5,6"``)."""
     from tianshan.core.errors import InputError
 
     try:
@@ -162,7 +163,7 @@ def forecast(catalog_path: Path, forecast_start, days, fit_end, study_start, tim
     from tianshan.core.errors import InputError
 
     start = _param0(param0)
-    mags = _magnitudes(magnitudes)
+    mags = parse_magnitudes(magnitudes)
     t0 = parse_time(forecast_start, "--forecast-start")
     fit_end_dt = t0 if fit_end is None else parse_time(fit_end, "--fit-end")
     if fit_end_dt > t0:

@@ -19,17 +19,7 @@ from pathlib import Path
 
 import click
 
-
-def _magnitudes(text: str) -> tuple[float, ...]:
-    from tianshan.core.errors import InputError
-
-    try:
-        vals = tuple(float(v) for v in text.split(",") if v.strip())
-    except ValueError:
-        raise InputError(f"not numbers: {text!r}", field="--magnitudes") from None
-    if not vals:
-        raise InputError("give at least one magnitude", field="--magnitudes")
-    return vals
+from tianshan.cli.etas import parse_magnitudes
 
 
 @click.command(name="consult")
@@ -81,7 +71,7 @@ def command(region, period, now, catalog_path, fmt, url, data_dir, config_path, 
     span = parse_period(period, now)
     settings = ConsultSettings(history_start=None if history_start.lower() == "all" else history_start, mc=mc,
                                n_boot=n_boot, sequence_min_magnitude=sequence_magnitude, etas=etas,
-                               forecast_days=forecast_days, forecast_magnitudes=_magnitudes(magnitudes),
+                               forecast_days=forecast_days, forecast_magnitudes=parse_magnitudes(magnitudes),
                                n_sims=n_sims, seed=seed, title=title)
     console = Console(stderr=True)
     with console.status("reading the catalogue...") as status:

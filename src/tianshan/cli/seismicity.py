@@ -36,6 +36,8 @@ from pathlib import Path
 
 import click
 
+from tianshan.products.reports.consult import json_safe
+
 
 def _bbox(text: str | None):
     from tianshan.core.errors import InputError
@@ -106,23 +108,6 @@ def load_selection(kw: dict):
                  min_magnitude=kw.pop("min_magnitude"), max_magnitude=kw.pop("max_magnitude"),
                  min_depth_km=kw.pop("min_depth"), max_depth_km=kw.pop("max_depth"))
     return cat, sel.sorted()
-
-
-def _clean(obj):
-    """JSON-safe copy: NaN/inf -> None, NumPy scalars/arrays -> Python."""
-    import numpy as np
-
-    if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _clean(obj.tolist())
-    if isinstance(obj, np.generic):
-        return _clean(obj.item())
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
 
 
 def _selection_doc(cat, sel) -> dict:
@@ -216,7 +201,7 @@ def stats(delta_m, mc, mc_method, n_boot, dmc, series_window, map_spacing, map_r
         st.write_gr_plot(mags, gr_plot, delta_m, mc, st.b_value(mags, mc, delta_m), title=Path(cat.source).name)
         doc["gr_plot"] = str(gr_plot)
     if as_json:
-        click.echo(json.dumps(_clean(doc), indent=1, ensure_ascii=False))
+        click.echo(json.dumps(json_safe(doc), indent=1, ensure_ascii=False))
         return 0
     click.echo(f"{len(sel)} events selected of {len(cat)} read ({len(cat.skipped)} line(s) skipped)")
     for method, c in mcs.items():
@@ -270,7 +255,7 @@ def decluster_cmd(methods, fs_time_prop, xmeff, rfact, eta0, output, as_json, **
     doc = {"selection": _selection_doc(cat, sel),
            "results": [{**r.summary(), "background_rate_per_year": r.n_background / years} for r in results]}
     if as_json:
-        click.echo(json.dumps(_clean(doc), indent=1, ensure_ascii=False))
+        click.echo(json.dumps(json_safe(doc), indent=1, ensure_ascii=False))
         return 0
     click.echo(f"{len(sel)} events selected of {len(cat)} read ({len(cat.skipped)} line(s) skipped), "
                f"{years:.1f} years")
@@ -341,9 +326,9 @@ def ratemap_cmd(out_dir, spacing, method, rate_min_magnitude, smoothing_km, as_j
              "png": str(rm.plot_rate_map(grid, out_dir / "rate.png", lon=sel.longitude_deg, lat=sel.latitude_deg,
                                          polygon=outline))}
     doc = {"selection": _selection_doc(cat, sel), **grid.summary(), "files": files}
-    files["json"] = str(atomic_write_text(out_dir / "rate.json", json.dumps(_clean(doc), indent=1) + "\n"))
+    files["json"] = str(atomic_write_text(out_dir / "rate.json", json.dumps(json_safe(doc), indent=1) + "\n"))
     if as_json:
-        click.echo(json.dumps(_clean(doc), indent=1, ensure_ascii=False))
+        click.echo(json.dumps(json_safe(doc), indent=1, ensure_ascii=False))
         return 0
     click.echo(f"{grid.n_background} background events of {grid.n_events} (M >= {grid.min_magnitude:.1f}, "
                f"{grid.method}) over {grid.years:.1f} years: {doc['background_per_year']:.2f} per year, "
@@ -390,7 +375,7 @@ def sequence(main_magnitude, completeness, radius_km, days_after, days_before, w
     counts = {t: sum(1 for r in results if r.sequence_type == t) for t in fs.SEQUENCE_TYPES}
     doc = {"selection": _selection_doc(cat, sel), "counts": counts, "sequences": docs}
     if as_json:
-        click.echo(json.dumps(_clean(doc), indent=1, ensure_ascii=False))
+        click.echo(json.dumps(json_safe(doc), indent=1, ensure_ascii=False))
         return 0
     click.echo(f"{len(results)} sequence(s) of M >= {main_magnitude:g}: "
                + ", ".join(f"{k} {v}" for k, v in counts.items()))
@@ -449,7 +434,7 @@ def sequences_cmd(url, data_dir, config_path, min_mag, mc, min_events, out_dir, 
                                                "path": None if r.path is None else str(r.path)}}
             for r in results]
     if as_json:
-        click.echo(json.dumps(_clean({"store": store.url, "n_events": len(cat), "min_magnitude": min_mag,
+        click.echo(json.dumps(json_safe({"store": store.url, "n_events": len(cat), "min_magnitude": min_mag,
                                       "results": docs}), indent=1, ensure_ascii=False))
         return 0
     click.echo(f"{len(results)} event(s) of M >= {min_mag:g} among {len(cat)} in the store"

@@ -33,6 +33,8 @@ class QCKind(str, Enum):
     * ``availability``: share of the window with data; value = percent (MUSTANG
       ``percent_availability``).
     * ``invalid``: unusable samples (not finite); value = number of samples.
+    * ``latency``: a live station's data latency snapshot (not a finding): start = time of the
+      newest sample, end = wall time of the snapshot; value = end - start in s.
     """
 
     GAP = "gap"
@@ -45,6 +47,7 @@ class QCKind(str, Enum):
     TIME_TEAR = "time_tear"
     AVAILABILITY = "availability"
     INVALID = "invalid"
+    LATENCY = "latency"
 
 
 @dataclass(frozen=True, slots=True)

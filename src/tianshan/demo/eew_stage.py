@@ -28,7 +28,9 @@ Outputs in ``<out>/eew/``: ``summary.json`` (the issue's summary document plus t
 page shows), ``replay.json`` (:meth:`~tianshan.eew.replay.ReplayReport.to_dict`),
 ``alerts.jsonl`` (every alert/update/cancel message, ``alert.schema.json``), ``first_alert.cap.xml``
 (the first alert as CAP 1.2), ``timeline.png`` (magnitude and location error over time, warning
-times of the nearest targets).
+times of the nearest targets). Every message's alert is stored in the store's alerts table (the
+dashboard's early-warning panel reads ``GET /api/v1/alerts``) and the files are recorded as
+products of the demo's event (:func:`record_eew`, kind ``eew_replay``).
 """
 
 from __future__ import annotations
@@ -123,13 +125,31 @@ class EEWStage:
         png = _timeline_png(folder / "timeline.png", report, summary)
         if png is not None:
             files["timeline.png"] = png
+        n_products, n_alerts = record_eew(config, done, files, decisions)
         res = EEWResult(report, first_pred, len(stations), window, folder, files, summary)
         return res, {"first_alert_s": summary["first_alert_s"], "messages": len(report.alerts),
+                     "alerts_stored": n_alerts, "products_stored": n_products,
                      "magnitude_first": summary["magnitude_first"], "magnitude_final": summary["magnitude_final"],
                      "epicentral_error_km_final": summary["epicentral_error_km_final"],
                      "blind_zone_radius_km": summary["blind_zone_radius_km"],
                      "nearest_targets": summary["nearest_targets"][:5], "target_outcomes": summary["target_outcomes"],
                      "stations": len(stations), "folder": str(folder)}
+
+
+def record_eew(config: DemoConfig, done: Mapping[str, StageRecord], files: dict, decisions) -> tuple[int, int]:
+    """The stage's files as products of the demo's event (kind ``eew_replay``) and every alert/update/cancel
+    message in the store's alerts table (:mod:`tianshan.demo.recording`); ``(products, new alerts)``."""
+    from tianshan.demo.recording import EEW_KIND, file_product, product_event_id, save_alerts, save_products
+
+    msgs = [d.message for d in decisions if d.message is not None]
+    n_alerts = save_alerts(config, msgs)
+    eid = product_event_id(done)
+    if eid is None:
+        log.warning("demo EEW stage: no stored event: the EEW files are not recorded as products")
+        return 0, n_alerts
+    props = {"eew_event_ids": sorted({m.alert.event_id for m in msgs}), "messages": len(msgs), "source": "demo"}
+    rows = [file_product(EEW_KIND, Path(p), "eew", eid, 1, props) for _, p in sorted(files.items())]
+    return save_products(config, rows), n_alerts
 
 
 def _write_outputs(folder: Path, report, decisions) -> dict:
@@ -309,5 +329,5 @@ def eew_files(res: EEWResult | None, out_dir: Path) -> list[tuple[str, str]]:
     return [(str(Path(p).relative_to(out_dir)), desc.get(k, k)) for k, p in res.files.items()]
 
 
-__all__ = ["EEWStage", "EEWResult", "eew_summary", "eew_sections", "eew_files"]
+__all__ = ["EEWStage", "EEWResult", "record_eew", "eew_summary", "eew_sections", "eew_files"]
 

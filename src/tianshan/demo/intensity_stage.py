@@ -29,7 +29,9 @@ of :mod:`tianshan.products.shakemap.build`: GeoTIFFs, NetCDF, contours, stations
 grid.xml, summary.json, map.png/svg), ``<out>/intensity/records.csv`` (the station records
 given to the conditioning, the CSV format of :func:`tianshan.products.shakemap.inputs.read_station_csv`)
 and ``<out>/intensity/summary.json`` (both maps' maximum intensity and area per degree, the
-station table observed vs predicted vs conditioned).
+station table observed vs predicted vs conditioned). Both versions are recorded as products of the
+demo's event in its store (:func:`record_maps`: kind ``intensity_map``, versions 1 and 2, as the
+real-time daemon records its versions), so that ``tianshan demo --serve`` shows the overlay.
 """
 
 from __future__ import annotations
@@ -154,11 +156,34 @@ class IntensityStage:
         conditioned = build_map(event, records, folder / "v2_conditioned", settings=settings, version=2, region=ctx)
         summary = intensity_summary(predicted, conditioned, motions, result, described)
         atomic_write_text(folder / "summary.json", json.dumps(summary, ensure_ascii=False, indent=1) + "\n")
+        stored = record_maps(config, done, predicted, conditioned, records, folder / "records.csv")
         res = IntensityResult(predicted, conditioned, motions, described, folder, summary)
-        return res, {"event": described, "records": len(records),
+        return res, {"event": described, "records": len(records), "products_stored": stored,
                      "max_intensity_predicted": summary["predicted"]["max_intensity_cn"]["value"],
                      "max_intensity_conditioned": summary["conditioned"]["max_intensity_cn"]["value"],
                      "grid_cells": summary["grid"]["nx"] * summary["grid"]["ny"], "folder": str(folder)}
+
+
+def record_maps(config: DemoConfig, done: Mapping[str, StageRecord], predicted, conditioned, records,
+                records_csv_path: Path) -> int:
+    """Both map versions as products of the demo's event in its store (:mod:`tianshan.demo.recording`:
+    kind ``intensity_map``, v1 predicted, v2 conditioned with ``records.csv``); returns the rows saved."""
+    from tianshan.demo.recording import map_products, product_event_id, save_products
+
+    eid = product_event_id(done)
+    if eid is None:
+        log.warning("demo intensity stage: no stored event: the maps are not recorded in the store")
+        return 0
+    ev = predicted.event
+    station_ids = sorted(f"{r.network}.{r.code}" for r in records)
+    common = {"magnitude": ev.magnitude, "latitude_deg": ev.latitude_deg, "longitude_deg": ev.longitude_deg,
+              "depth_m": ev.depth_m, "source": "demo"}
+    v1 = {"version": predicted.version, "final": False, "records_used": 0, "station_ids": [],
+          "reasons": ["first version: predicted from the origin"], **common}
+    v2 = {"version": conditioned.version, "final": True, "records_used": len(station_ids), "station_ids": station_ids,
+          "reasons": [f"conditioned on {len(station_ids)} station records"], **common}
+    rows = map_products(predicted, eid, v1) + map_products(conditioned, eid, v2, [(records_csv_path, "stations")])
+    return save_products(config, rows)
 
 
 def _degree_rows(doc: dict) -> list[dict]:
@@ -292,5 +317,5 @@ def intensity_files(res: IntensityResult | None, out_dir: Path) -> list[tuple[st
             (str(Path(FOLDER) / "summary.json"), "intensity summary: both maps, station table 烈度摘要")]
 
 
-__all__ = ["IntensityStage", "IntensityResult", "map_event", "station_records", "records_csv", "intensity_summary",
-           "intensity_sections", "intensity_files"]
+__all__ = ["IntensityStage", "IntensityResult", "map_event", "record_maps", "station_records", "records_csv",
+           "intensity_summary", "intensity_sections", "intensity_files"]

@@ -24,7 +24,9 @@ What runs (:class:`LossStage`)
 
 Outputs in ``<out>/loss/``: ``loss.json`` (:meth:`ScenarioResult.as_json`, the issue's
 document), ``summary.json`` (the figures the page shows, and the report's status), ``report/``
-(the report's files, when written).
+(the report's files, when written). ``loss.json`` and the report's files are recorded as products
+of the demo's event (:func:`record_loss`: kinds ``loss_estimate`` and ``loss_report``, as the
+real-time daemon records them), so that the dashboard links the report.
 """
 
 from __future__ import annotations
@@ -132,10 +134,34 @@ class LossStage:
         summary = loss_summary(doc, field_source, self.region, status, {k: str(Path(p).relative_to(config.out_dir))
                                                                          for k, p in files.items()})
         atomic_write_text(folder / "summary.json", json.dumps(summary, ensure_ascii=False, indent=1) + "\n")
+        stored = record_loss(config, done, folder / "loss.json", files, summary,
+                             version=inten.conditioned.version if inten is not None else 1)
         res = LossResult(result, files, status, folder, summary)
         return res, {"fatalities_median": summary["fatalities"]["median"], "pager_alert": summary["pager_alert"],
                      "response_level": summary["response_level"], "exposure": summary["exposure"]["region"],
-                     "report": status, "folder": str(folder)}
+                     "report": status, "products_stored": stored, "folder": str(folder)}
+
+
+def record_loss(config: DemoConfig, done: Mapping[str, StageRecord], loss_json: Path, report_files: dict,
+                summary: dict, version: int) -> int:
+    """``loss.json`` (kind ``loss_estimate``) and the report's files (kind ``loss_report``) as products of the
+    demo's event, with the version of the map the estimate rests on (:mod:`tianshan.demo.recording`)."""
+    from tianshan.demo.recording import file_product, product_event_id, save_products
+    from tianshan.stages.shakemap_build import LOSS_KIND, REPORT_KIND
+
+    eid = product_event_id(done)
+    if eid is None:
+        log.warning("demo loss stage: no stored event: the loss products are not recorded in the store")
+        return 0
+    figures = {"version": version, "final": True, "pager_alert": summary["pager_alert"],
+               "response_level": summary["response_level"], "fatalities_median": summary["fatalities"]["median"],
+               "economic_loss_usd_median": summary["economic_loss_usd"]["median"],
+               "max_mmi_at_people": summary["max_mmi_at_people"], "intensity_field": summary["intensity_field"],
+               "source": "demo"}
+    rows = [file_product(LOSS_KIND, loss_json, "loss", eid, version, figures)]
+    rows += [file_product(REPORT_KIND, Path(p), "report", eid, version, figures)
+             for _, p in sorted(report_files.items())]
+    return save_products(config, rows)
 
 
 def loss_summary(doc: dict, field_source: str, region: str, report_status: str, report_files: dict) -> dict:
@@ -237,5 +263,5 @@ def loss_files(res: LossResult | None, out_dir: Path) -> list[tuple[str, str]]:
     return out
 
 
-__all__ = ["LossStage", "LossResult", "shaking_from_map", "write_report", "loss_summary", "loss_sections",
-           "loss_files"]
+__all__ = ["LossStage", "LossResult", "record_loss", "shaking_from_map", "write_report", "loss_summary",
+           "loss_sections", "loss_files"]

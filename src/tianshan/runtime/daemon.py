@@ -427,13 +427,15 @@ async def _safe(what: str, aw) -> None:
 # --------------------------------------------------------------------------- stage wiring
 
 def build_associator(config, bus, store, network, on_timeline) -> StageRole:
-    """The associator role: an EventStage with the configured event rules."""
+    """The associator role: an EventStage with the configured event rules, and the QC recorder (the live
+    QC's exclusions, inclusions and latency snapshots into the store's ``qc_records``)."""
     from tianshan.stages.events import EventStage
+    from tianshan.stages.qc import QCRecorder
     from tianshan.stages.rules import EventRules
 
     rules = EventRules(**config.run.events)  # validated with the settings
     stage = EventStage(bus, store, network, rules=rules, on_timeline=on_timeline)
-    return StageRole("associator", [stage])
+    return StageRole("associator", [stage, QCRecorder(bus, store)])
 
 
 async def restore_events(role, config, frontier_ns: int | None) -> None:

@@ -88,12 +88,10 @@ reads from the first pick - 30 s while the event is finalised some minutes after
 from __future__ import annotations
 
 import asyncio
-import collections
 import dataclasses
 import inspect
 import logging
 import math
-import os
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -102,6 +100,7 @@ from typing import Any, Callable, Sequence
 from tianshan.bus import subjects
 from tianshan.core.errors import InputError
 from tianshan.core.event import Event
+from tianshan.stages.following import FollowingStage, call_source, niced_pool
 
 log = logging.getLogger(__name__)
 
@@ -109,8 +108,6 @@ log = logging.getLogger(__name__)
 EVENT_CHANGES = frozenset({"declared", "updated", "split", "merged", "final", "cancelled"})
 #: Changes after which an event is no longer processed.
 STOP_CHANGES = frozenset({"cancelled", "merged"})
-#: Events remembered as stopped or done (later messages about them are ignored).
-_REMEMBER = 10_000
 
 
 def decode_event_message(msg) -> tuple[Event, str, dict]:
@@ -273,7 +270,7 @@ class _Outcome:
     stations: int = 0                             # stations whose waveforms were read
 
 
-class MagnitudeStage:
+class MagnitudeStage(FollowingStage):
     """Magnitudes of events as they are declared, relocated and finalised (see the module docstring).
 
     ``source``: a :class:`~tianshan.stages.waveforms.WaveformSource`; ``network``: a
@@ -288,6 +285,8 @@ class MagnitudeStage:
     growing debounce of updates; ``update_max_stations``: stations an update measures (0: all);
     ``processes`` / ``worker_nice``: where computations run (see the module docstring).
     """
+
+    task_name = "magnitude-stage"
 
     def __init__(self, bus, store, source, network, *, events_subject: str = subjects.EVENTS,
                  magnitudes_subject: str = subjects.MAGNITUDES, durable: str | None = "products",
@@ -317,7 +316,6 @@ class MagnitudeStage:
         self.update_max_stations = update_max_stations
         self.processes = processes
         self.worker_nice = worker_nice
-        self._pool = None
         self.settle_s = float(settle_s)
         self.poll_s = float(poll_s)
         self.min_change = float(min_change)
@@ -328,52 +326,21 @@ class MagnitudeStage:
         self.clock = clock
         self.counters = MagnitudeStageCounters()
         self._tracked: dict[str, _Tracked] = {}
-        self._finished: collections.OrderedDict[str, str] = collections.OrderedDict()  # id -> why
-        self._sub = None
-        self._task: asyncio.Task | None = None
-        self._wake: asyncio.Event | None = None
-        self._job_lock: asyncio.Lock | None = None
-        self._closing = False
-        self._busy = False
-        self._last_activity: float | None = None
+        super().__init__()
 
-    # ------------------------------------------------------------------ life cycle
+    # ------------------------------------------------------------------ life cycle (FollowingStage)
 
-    async def start(self) -> None:
-        """Subscribe the events subject and start the worker."""
-        if self._task is not None:
-            return
-        self._wake = asyncio.Event()
-        self._job_lock = asyncio.Lock()
-        self._closing = False
+    def _subscriptions(self) -> list:
+        return [(self.events_subject, self._on_event, self.durable)]
+
+    def _on_start(self) -> None:
         if self.processes and self._pool is None:
             self._pool = _new_pool(self.processes, self.network, self.worker_nice)
             self._pool.submit(_warm_up)  # spawn + imports now, not at the first event
-        self._task = asyncio.create_task(self._worker(), name="magnitude-stage")
-        self._sub = await self.bus.subscribe(self.events_subject, self._on_event, durable=self.durable)
-
-    async def close(self) -> None:
-        """Unsubscribe, let the computation under way finish, stop the worker."""
-        if self._sub is not None:
-            await self._sub.unsubscribe()
-            self._sub = None
-        if self._task is not None:
-            self._closing = True
-            self._wake.set()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
-        if self._pool is not None:
-            pool, self._pool = self._pool, None
-            await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
 
     async def flush(self) -> None:
         """Compute everything pending now (debounce and window waits ignored): end of a replay."""
-        if self._job_lock is None:
-            raise RuntimeError("MagnitudeStage not started")
-        await asyncio.sleep(0)
+        await self._flush_begins()
         while True:
             job = await self._due_job(force=True)
             if job is None:
@@ -381,10 +348,7 @@ class MagnitudeStage:
             await self._run(*job)
 
     def health(self) -> dict[str, Any]:
-        alive = self._task is not None and not self._task.done()
-        return {"ok": alive, "pending": self._pending(), "tracked": len(self._tracked),
-                "last_activity": None if self._last_activity is None else
-                datetime.fromtimestamp(self._last_activity, timezone.utc).isoformat()}
+        return self._health(self._pending(), len(self._tracked))
 
     def _pending(self) -> int:
         """Events with a computation due or under way."""
@@ -419,14 +383,9 @@ class MagnitudeStage:
             t.attempts = 0
         self._wake.set()
 
-    def _finish(self, eid: str, why: str) -> None:
-        self._finished[eid] = why
-        while len(self._finished) > _REMEMBER:
-            self._finished.popitem(last=False)
-
     # ------------------------------------------------------------------ worker
 
-    async def _worker(self) -> None:
+    async def _loop(self) -> None:
         while not self._closing:
             try:
                 self._expire()
@@ -439,11 +398,7 @@ class MagnitudeStage:
             except Exception:  # noqa: BLE001 - the worker must outlive any one failure
                 self.counters.worker_errors += 1
                 log.exception("magnitude stage: worker step failed")
-            try:
-                await asyncio.wait_for(self._wake.wait(), self._next_wait())
-            except asyncio.TimeoutError:
-                pass
-            self._wake.clear()
+            await self._sleep(self._next_wait())
 
     def _expire(self) -> None:
         """Forget open events not heard of for ``expire_s`` with nothing pending (their final never came)."""
@@ -490,33 +445,17 @@ class MagnitudeStage:
                 return eid, False
         return None
 
-    async def _from_source(self, method, *args):
-        """Call a source method: in a thread when the source says it is thread-safe (file I/O),
-        else on the loop (the ring buffers are written by the loop: reading them from a thread
-        could race with intake; a window copy is cheap)."""
-        if getattr(self.source, "thread_safe", False):
-            return await asyncio.to_thread(method, *args)
-        return method(*args)
-
     async def _window_ready(self, t: _Tracked) -> bool:
         ids, _, t1 = event_window(t.event, self.network.stations)
         try:
-            until = await self._from_source(self.source.available_until, ids)
+            until = await call_source(self.source, self.source.available_until, ids)
         except Exception:  # noqa: BLE001 - a failing source only delays the final computation
             log.exception("magnitude stage: available_until failed")
             return False
         return until is not None and until >= t1
 
-    async def _run(self, eid: str, final: bool) -> None:
-        async with self._job_lock:
-            t = self._tracked.get(eid)
-            if t is None or not (t.final or t.dirty):
-                return  # stopped, or done by flush meanwhile
-            self._busy = True
-            try:
-                await self._job(eid, t, final)
-            finally:
-                self._busy = False
+    def _runnable(self, t: _Tracked) -> bool:
+        return t.final or t.dirty  # else done by flush meanwhile
 
     async def _job(self, eid: str, t: _Tracked, final: bool) -> None:
         """One computation of ``t``'s newest version: measure, store, publish; the final one ends the event."""
@@ -539,7 +478,7 @@ class MagnitudeStage:
             stream = None
             archive = self._archive_spec()
             if archive is None:
-                stream = await self._from_source(self.source.window, ids, t0, t1)
+                stream = await call_source(self.source, self.source.window, ids, t0, t1)
             if stream is None or len(stream):
                 out = await asyncio.to_thread(self._compute_and_store, t, event, stream, t1, final,
                                               archive, ids, t0, only)
@@ -718,35 +657,14 @@ _WORKER: dict = {}
 
 
 def _new_pool(processes: int, network, nice: int):
-    """A spawn-started process pool whose workers hold the network (sent once) and run at ``nice``."""
-    import multiprocessing
-    import pickle
-    from concurrent.futures import ProcessPoolExecutor
-
-    blob = pickle.dumps((network.inventory, list(network.stations)), protocol=pickle.HIGHEST_PROTOCOL)
-    return ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_init_worker, initargs=(blob, nice, os.getpid()))
+    """The worker process pool (:func:`~tianshan.stages.following.niced_pool`); its workers hold the
+    network (sent once)."""
+    return niced_pool(processes, nice, _set_worker_state, (network.inventory, list(network.stations)))
 
 
-def _init_worker(blob: bytes, nice: int, parent_pid: int) -> None:
-    import pickle
-    import threading
-
-    if nice:
-        try:
-            os.nice(nice)
-        except OSError:
-            pass
-    inventory, stations = pickle.loads(blob)
+def _set_worker_state(state) -> None:
+    inventory, stations = state
     _WORKER.update(inventory=inventory, stations={s.station_id: s for s in stations}, archives={})
-
-    def watch_parent() -> None:  # kill -9 of the daemon must not leave this process behind
-        while True:
-            time.sleep(1.0)
-            if os.getppid() != parent_pid:
-                os._exit(0)
-
-    threading.Thread(target=watch_parent, name="parent-watch", daemon=True).start()
 
 
 def _warm_up() -> bool:

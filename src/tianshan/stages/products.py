@@ -52,7 +52,6 @@ Timeline: ``first_product`` when the first report of an event is stored.
 from __future__ import annotations
 
 import asyncio
-import collections
 import dataclasses
 import logging
 import time
@@ -64,13 +63,13 @@ from typing import Any, Callable
 from tianshan.bus import subjects
 from tianshan.core.errors import InputError
 from tianshan.core.event import EventType
+from tianshan.stages.following import FollowingStage
 from tianshan.stages.magnitudes import accept_event_message, emit_timeline
 
 log = logging.getLogger(__name__)
 
 #: Product kind of the quick report (as the batch chain stores it).
 QUICK_REPORT = "quick_report"
-_REMEMBER = 10_000
 
 
 @dataclass
@@ -104,7 +103,7 @@ class _Reports:
     seen: float = 0.0              # wall clock of the last message about the event
 
 
-class ProductStage:
+class ProductStage(FollowingStage):
     """Quick reports and the final event type of events (see the module docstring).
 
     ``network``: a :class:`tianshan.events.build.pipeline.Network` (its ``places`` name the
@@ -114,6 +113,8 @@ class ProductStage:
     magnitudes; ``expire_s``: wall seconds after which an event without news that never got
     final is forgotten; ``clock``: wall time in POSIX seconds.
     """
+
+    task_name = "product-stage"
 
     def __init__(self, bus, store, network, *, folder, magnitudes_subject: str = subjects.MAGNITUDES,
                  events_subject: str = subjects.EVENTS, durable: str | None = "products", min_change: float = 0.3,
@@ -140,82 +141,30 @@ class ProductStage:
         self.clock = clock
         self.counters = ProductStageCounters()
         self._states: dict[str, _Reports] = {}
-        self._finished: collections.OrderedDict[str, str] = collections.OrderedDict()
-        self._subs: list = []
-        self._lock: asyncio.Lock | None = None
-        self._wake: asyncio.Event | None = None
-        self._task: asyncio.Task | None = None
-        self._closing = False
-        self._last_activity: float | None = None
+        super().__init__()
 
-    # ------------------------------------------------------------------ life cycle
+    # ------------------------------------------------------------------ life cycle (FollowingStage)
 
-    async def start(self) -> None:
-        """Subscribe magnitudes and events, start the final timer."""
-        if self._task is not None:
-            return
-        self._lock = asyncio.Lock()
-        self._wake = asyncio.Event()
-        self._closing = False
-        self._task = asyncio.create_task(self._timer(), name="product-stage")
-        d = self.durable
-        self._subs.append(await self.bus.subscribe(self.magnitudes_subject, self._on_magnitude,
-                                                   durable=None if d is None else f"{d}-magnitudes"))
-        self._subs.append(await self.bus.subscribe(self.events_subject, self._on_event,
-                                                   durable=None if d is None else f"{d}-events"))
-
-    async def close(self) -> None:
-        """Unsubscribe (handlers under way finish) and stop the timer."""
-        for sub in self._subs:
-            await sub.unsubscribe()
-        self._subs.clear()
-        if self._task is not None:
-            self._closing = True
-            self._wake.set()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+    def _subscriptions(self) -> list:
+        return [(self.magnitudes_subject, self._on_magnitude, self._durable_name("magnitudes")),
+                (self.events_subject, self._on_event, self._durable_name("events"))]
 
     async def flush(self) -> None:
         """Finalise now every event whose final version has arrived (end of a replay)."""
-        if self._lock is None:
-            raise RuntimeError("ProductStage not started")
-        await asyncio.sleep(0)
+        await self._flush_begins()
         for eid in [e for e, st in self._states.items() if st.final_seen is not None]:
             await self._final_from_store(eid, timed_out=False, raise_errors=False)
 
     def health(self) -> dict[str, Any]:
-        alive = self._task is not None and not self._task.done()
-        pending = sum(1 for st in self._states.values() if st.final_seen is not None)
-        return {"ok": alive, "pending": pending, "tracked": len(self._states),
-                "last_activity": None if self._last_activity is None else
-                datetime.fromtimestamp(self._last_activity, timezone.utc).isoformat()}
+        return self._health(sum(1 for st in self._states.values() if st.final_seen is not None), len(self._states))
 
     # ------------------------------------------------------------------ handlers
 
     async def _on_magnitude(self, msg) -> None:
-        from tianshan.bus import codec
-        from tianshan.core.magnitude import Magnitude
-
-        try:
-            obj, meta = codec.decode_with_meta(msg.data)
-            if not isinstance(obj, Magnitude):
-                raise InputError(f"expected a magnitude, got a {type(obj).__name__}",
-                                 source=f"bus subject {msg.subject}", field="type")
-            eid = meta.get("event_id")
-            if not isinstance(eid, str) or not eid:
-                raise InputError("magnitude message without event_id", source=f"bus subject {msg.subject}",
-                                 field="event_id")
-        except InputError:
-            self.counters.bad_payloads += 1
-            raise
-        self.counters.magnitudes_received += 1
-        self._last_activity = self.clock()
-        if eid in self._finished:
-            self.counters.events_ignored += 1
+        accepted = self._accept_magnitude(msg)
+        if accepted is None:
             return
+        eid, meta = accepted
         async with self._lock:
             st = await self._state(eid)
             if st is None:
@@ -246,11 +195,6 @@ class ProductStage:
                 if st is not None and st.final_seen is None:
                     st.final_seen = self.clock()
                     self._wake.set()
-
-    def _finish(self, eid: str, why: str) -> None:
-        self._finished[eid] = why
-        while len(self._finished) > _REMEMBER:
-            self._finished.popitem(last=False)
 
     async def _state(self, eid: str) -> _Reports | None:
         """The report state of ``eid``, read back from its stored products the first time (None: finished)."""
@@ -360,7 +304,8 @@ class ProductStage:
                 if raise_errors:
                     raise
 
-    async def _timer(self) -> None:
+    async def _loop(self) -> None:
+        """The final timer."""
         while not self._closing:
             try:
                 await self._tick()
@@ -368,11 +313,7 @@ class ProductStage:
                 raise
             except Exception:  # noqa: BLE001 - the timer must outlive any one failure
                 log.exception("product stage: timer step failed")
-            try:
-                await asyncio.wait_for(self._wake.wait(), self.poll_s)
-            except asyncio.TimeoutError:
-                pass
-            self._wake.clear()
+            await self._sleep(self.poll_s)
 
     async def _tick(self) -> None:
         """Finalise the events whose final magnitudes did not come in time; forget stale ones."""

@@ -77,7 +77,6 @@ A restarted stage reads the event's stored map products and goes on with the nex
 from __future__ import annotations
 
 import asyncio
-import collections
 import dataclasses
 import logging
 import math
@@ -89,6 +88,7 @@ from typing import Any, Callable
 
 from tianshan.bus import subjects
 from tianshan.core.errors import InputError
+from tianshan.stages.following import FollowingStage, call_source
 from tianshan.stages.magnitudes import accept_event_message, emit_timeline
 from tianshan.stages.shakemap_build import (LOSS_KIND, MAP_KIND, REPORT_KIND, BuildJob, build_version,
                                             event_folder_name, map_grid, measure, motion_doc, motion_record,
@@ -101,7 +101,6 @@ log = logging.getLogger(__name__)
 
 #: A station's measurement is reused while its window moves less than this (s).
 WINDOW_TOLERANCE_S = 5.0
-_REMEMBER = 10_000
 
 
 @dataclass
@@ -153,7 +152,7 @@ class _Tracked:
     attempts: int = 0
 
 
-class ShakeMapStage:
+class ShakeMapStage(FollowingStage):
     """Intensity maps and loss reports of events as they change (see the module docstring).
 
     ``source``: a :class:`~tianshan.stages.waveforms.WaveformSource`; ``network``: a
@@ -161,6 +160,8 @@ class ShakeMapStage:
     model ``model``); ``store``: an :class:`~tianshan.store.EventStore`; ``folder``: the products folder;
     ``region``: the region spec of the exposure (``"demo"`` or a region folder; None: no loss).
     """
+
+    task_name = "shakemap-stage"
 
     def __init__(self, bus, store, source, network, *, folder, region: str | None = "demo",
                  events_subject: str = subjects.EVENTS, magnitudes_subject: str = subjects.MAGNITUDES,
@@ -213,73 +214,28 @@ class ShakeMapStage:
         self.counters = ShakeMapStageCounters()
         self.timings: list[dict] = []      # per version: seconds of measure / map / loss / report
         self._tracked: dict[str, _Tracked] = {}
-        self._finished: collections.OrderedDict[str, str] = collections.OrderedDict()
-        self._subs: list = []
-        self._task: asyncio.Task | None = None
-        self._wake: asyncio.Event | None = None
-        self._job_lock: asyncio.Lock | None = None
-        self._closing = False
-        self._busy = False
-        self._pool = None
         self._tt = None
-        self._last_activity: float | None = None
+        super().__init__()
 
-    # ------------------------------------------------------------------ life cycle
+    # ------------------------------------------------------------------ life cycle (FollowingStage)
 
-    async def start(self) -> None:
-        """Subscribe events and magnitudes, start the worker task."""
-        if self._task is not None:
-            return
-        self._wake = asyncio.Event()
-        self._job_lock = asyncio.Lock()
-        self._closing = False
-        self._task = asyncio.create_task(self._worker(), name="shakemap-stage")
-        d = self.durable
-        self._subs.append(await self.bus.subscribe(self.events_subject, self._on_event,
-                                                   durable=None if d is None else f"{d}-events"))
-        self._subs.append(await self.bus.subscribe(self.magnitudes_subject, self._on_magnitude,
-                                                   durable=None if d is None else f"{d}-magnitudes"))
-
-    async def close(self) -> None:
-        """Unsubscribe, let the version under way finish, stop the worker and its process."""
-        for sub in self._subs:
-            await sub.unsubscribe()
-        self._subs.clear()
-        if self._task is not None:
-            self._closing = True
-            self._wake.set()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
-        if self._pool is not None:
-            pool, self._pool = self._pool, None
-            await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
+    def _subscriptions(self) -> list:
+        return [(self.events_subject, self._on_event, self._durable_name("events")),
+                (self.magnitudes_subject, self._on_magnitude, self._durable_name("magnitudes"))]
 
     async def flush(self) -> None:
         """End of a replay: look at every tracked event now; final events get their final version."""
-        if self._job_lock is None:
-            raise RuntimeError("ShakeMapStage not started")
-        await asyncio.sleep(0)
+        await self._flush_begins()
         for eid in list(self._tracked):
             t = self._tracked.get(eid)
             if t is not None:
                 await self._run(eid, force_final=t.final_seen is not None)
 
     def health(self) -> dict[str, Any]:
-        alive = self._task is not None and not self._task.done()
         pending = sum(1 for t in self._tracked.values() if t.dirty or t.final_seen is not None) + int(self._busy)
-        return {"ok": alive, "pending": pending, "tracked": len(self._tracked), "worker_process": self._pool is not None,
-                "last_activity": None if self._last_activity is None else
-                datetime.fromtimestamp(self._last_activity, timezone.utc).isoformat()}
+        return self._health(pending, len(self._tracked), worker_process=self._pool is not None)
 
     # ------------------------------------------------------------------ handlers (bookkeeping only)
-
-    def _finish(self, eid: str, why: str) -> None:
-        self._finished[eid] = why
-        while len(self._finished) > _REMEMBER:
-            self._finished.popitem(last=False)
 
     def _track(self, eid: str) -> _Tracked:
         t = self._tracked.get(eid)
@@ -300,26 +256,10 @@ class ShakeMapStage:
         self._wake.set()
 
     async def _on_magnitude(self, msg) -> None:
-        from tianshan.bus import codec
-        from tianshan.core.magnitude import Magnitude
-
-        try:
-            obj, meta = codec.decode_with_meta(msg.data)
-            if not isinstance(obj, Magnitude):
-                raise InputError(f"expected a magnitude, got a {type(obj).__name__}",
-                                 source=f"bus subject {msg.subject}", field="type")
-            eid = meta.get("event_id")
-            if not isinstance(eid, str) or not eid:
-                raise InputError("magnitude message without event_id", source=f"bus subject {msg.subject}",
-                                 field="event_id")
-        except InputError:
-            self.counters.bad_payloads += 1
-            raise
-        self.counters.magnitudes_received += 1
-        self._last_activity = self.clock()
-        if eid in self._finished:
-            self.counters.events_ignored += 1
+        accepted = self._accept_magnitude(msg)
+        if accepted is None:
             return
+        eid, meta = accepted
         t = self._track(eid)
         t.dirty = True
         if meta.get("final") is True:
@@ -338,7 +278,8 @@ class ShakeMapStage:
             return True
         return t.pending > 0 and t.last_run is not None and now - t.last_run >= self.records_poll_s
 
-    async def _worker(self) -> None:
+    async def _loop(self) -> None:
+        """The worker task: one look at a due event at a time."""
         while not self._closing:
             now = self.clock()
             for eid in [e for e, t in self._tracked.items()
@@ -355,22 +296,7 @@ class ShakeMapStage:
                 except Exception:  # noqa: BLE001 - the worker must outlive any one failure
                     log.exception("shakemap stage: event %s failed", due[0])
                 continue
-            try:
-                await asyncio.wait_for(self._wake.wait(), self.poll_s)
-            except asyncio.TimeoutError:
-                pass
-            self._wake.clear()
-
-    async def _run(self, eid: str, force_final: bool) -> None:
-        async with self._job_lock:
-            t = self._tracked.get(eid)
-            if t is None:
-                return
-            self._busy = True
-            try:
-                await self._job(eid, t, force_final)
-            finally:
-                self._busy = False
+            await self._sleep(self.poll_s)
 
     # ------------------------------------------------------------------ one look at an event
 
@@ -478,7 +404,7 @@ class ShakeMapStage:
             if cached is not None and abs((cached[0] - t0).total_seconds()) < WINDOW_TOLERANCE_S \
                     and abs((cached[1] - t1).total_seconds()) < WINDOW_TOLERANCE_S:
                 continue
-            until = await self._from_source(self.source.available_until, ids)
+            until = await call_source(self.source, self.source.available_until, ids)
             if until is None:
                 continue  # no data from this station at all
             if until < t1:
@@ -492,7 +418,7 @@ class ShakeMapStage:
             stream = Stream()
             for sid in todo:
                 ids, t0, t1, _ = windows[sid]
-                stream += await self._from_source(self.source.window, ids, t0, t1)
+                stream += await call_source(self.source, self.source.window, ids, t0, t1)
             try:
                 motions = await self._call(measure, stream)
             except asyncio.CancelledError:
@@ -524,11 +450,6 @@ class ShakeMapStage:
             if m.usable:
                 usable.append(sid)
         return records, docs, usable
-
-    async def _from_source(self, method, *args):
-        if getattr(self.source, "thread_safe", False):
-            return await asyncio.to_thread(method, *args)
-        return method(*args)
 
     # ------------------------------------------------------------------ one version
 

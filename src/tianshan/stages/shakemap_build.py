@@ -26,7 +26,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 import re
 import time
 from dataclasses import dataclass
@@ -304,34 +303,15 @@ _WORKER: dict = {}
 
 
 def new_pool(processes: int, network, nice: int):
-    """A spawn-started pool whose workers hold the inventory (sent once) and run at ``nice``."""
-    import multiprocessing
-    import pickle
-    from concurrent.futures import ProcessPoolExecutor
+    """The worker process pool (:func:`~tianshan.stages.following.niced_pool`); its workers hold the
+    inventory (sent once)."""
+    from tianshan.stages.following import niced_pool
 
-    blob = pickle.dumps(network.inventory, protocol=pickle.HIGHEST_PROTOCOL)
-    return ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_init_worker, initargs=(blob, nice, os.getpid()))
+    return niced_pool(processes, nice, _set_inventory, network.inventory)
 
 
-def _init_worker(blob: bytes, nice: int, parent_pid: int) -> None:
-    import pickle
-    import threading
-
-    if nice:
-        try:
-            os.nice(nice)
-        except OSError:
-            pass
-    _WORKER["inventory"] = pickle.loads(blob)
-
-    def watch_parent() -> None:  # kill -9 of the daemon must not leave this process behind
-        while True:
-            time.sleep(1.0)
-            if os.getppid() != parent_pid:
-                os._exit(0)
-
-    threading.Thread(target=watch_parent, name="parent-watch", daemon=True).start()
+def _set_inventory(inventory) -> None:
+    _WORKER["inventory"] = inventory
 
 
 def _warm_up(region, inventory=None) -> bool:

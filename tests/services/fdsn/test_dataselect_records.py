@@ -10,9 +10,7 @@ for its first and last sample times. The header parser itself is compared with O
 
 from __future__ import annotations
 
-import importlib.util
 import io
-import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -24,18 +22,6 @@ T0 = datetime(2024, 5, 1, 23, 58, 0, tzinfo=UTC)
 RATE = 100.0
 IDS = ("XJ.DSEL.00.HHZ", "XJ.DSEL.00.HHN")
 RECLEN = 512
-
-
-def _load(name: str, path: Path):
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-ff = _load("tianshan_fdsn_test_fixtures", Path(__file__).parents[1] / "fdsn_fixtures.py")
 
 
 def _trace(sid: str, seed: int):
@@ -62,7 +48,7 @@ def sds(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def server(sds):
+def server(ff, sds):
     from tianshan.services.fdsn.app import create_app
 
     with ff.LiveServer(create_app(None, sds[0], None, rate_limit_per_s=None)) as srv:
@@ -93,17 +79,23 @@ def _iso(t: datetime) -> str:
     return t.strftime("%Y-%m-%dT%H:%M:%S.%f")
 
 
-def _get(server, sid: str, t1: datetime, t2: datetime, **extra):
-    net, sta, loc, cha = sid.split(".")
-    url = (f"{server.url}/fdsnws/dataselect/1/query?net={net}&sta={sta}&loc={loc}&cha={cha}"
-           f"&start={_iso(t1)}&end={_iso(t2)}" + "".join(f"&{k}={v}" for k, v in extra.items()))
-    return ff.http(url)
+@pytest.fixture(scope="module")
+def get(ff):
+    """``get(server, sid, t1, t2, **extra)``: the reply of the server's dataselect query."""
+
+    def _get(server, sid: str, t1: datetime, t2: datetime, **extra):
+        net, sta, loc, cha = sid.split(".")
+        url = (f"{server.url}/fdsnws/dataselect/1/query?net={net}&sta={sta}&loc={loc}&cha={cha}"
+               f"&start={_iso(t1)}&end={_iso(t2)}" + "".join(f"&{k}={v}" for k, v in extra.items()))
+        return ff.http(url)
+
+    return _get
 
 
-def test_answer_is_the_overlapping_archive_records_byte_for_byte(sds, server):
+def test_answer_is_the_overlapping_archive_records_byte_for_byte(sds, server, get):
     root, _ = sds
     t1, t2 = T0 + timedelta(seconds=100.0), T0 + timedelta(seconds=150.0)  # 23:59:40 - 00:00:30
-    reply = _get(server, IDS[0], t1, t2)
+    reply = get(server, IDS[0], t1, t2)
     assert reply.status == 200 and reply.headers["content-type"] == "application/vnd.fdsn.mseed"
     assert reply.headers.get("transfer-encoding") == "chunked"  # streamed
     want = [r for r in _records(root, IDS[0]) if r[1] <= _ns(t2) and r[2] >= _ns(t1)]
@@ -112,14 +104,14 @@ def test_answer_is_the_overlapping_archive_records_byte_for_byte(sds, server):
     assert len(days) == 2
 
 
-def test_a_window_inside_one_record_returns_that_record(sds, server):
+def test_a_window_inside_one_record_returns_that_record(sds, server, get):
     root, _ = sds
     rec, first, last = _records(root, IDS[1])[7]
     assert last - first > 3 * 10_000_000  # more than three samples in the record
     epoch = datetime(1970, 1, 1, tzinfo=UTC)
     t1 = epoch + timedelta(microseconds=(first + 10_000_000) // 1000)  # one sample after the first
     t2 = epoch + timedelta(microseconds=(last - 10_000_000) // 1000)  # one sample before the last
-    reply = _get(server, IDS[1], t1, t2)
+    reply = get(server, IDS[1], t1, t2)
     assert reply.status == 200 and reply.body == rec
 
 
@@ -142,18 +134,18 @@ def test_obspy_client_reads_the_records_and_gets_the_samples(sds, server):
     assert len(bulk) == 1 and bulk[0].stats.starttime <= t1 and bulk[0].stats.endtime >= t2
 
 
-def test_quality_and_segment_options_act_on_records(sds, server):
+def test_quality_and_segment_options_act_on_records(sds, server, get):
     t1, t2 = T0 + timedelta(seconds=30.0), T0 + timedelta(seconds=60.0)
-    assert _get(server, IDS[0], t1, t2, quality="D").status == 200  # write_sds writes quality D
-    assert _get(server, IDS[0], t1, t2, quality="R").status == 204
-    whole = _get(server, IDS[0], t1, t2, longestonly="true")
-    assert whole.status == 200 and whole.body == _get(server, IDS[0], t1, t2).body  # one segment
-    assert _get(server, IDS[0], t1, t2, minimumlength="29").status == 200
-    assert _get(server, IDS[0], t1, t2, minimumlength="40").status == 204  # 30 s window: < 40 s of records
-    assert _get(server, IDS[0], t1 - timedelta(days=30), t2 - timedelta(days=30)).status == 204
+    assert get(server, IDS[0], t1, t2, quality="D").status == 200  # write_sds writes quality D
+    assert get(server, IDS[0], t1, t2, quality="R").status == 204
+    whole = get(server, IDS[0], t1, t2, longestonly="true")
+    assert whole.status == 200 and whole.body == get(server, IDS[0], t1, t2).body  # one segment
+    assert get(server, IDS[0], t1, t2, minimumlength="29").status == 200
+    assert get(server, IDS[0], t1, t2, minimumlength="40").status == 204  # 30 s window: < 40 s of records
+    assert get(server, IDS[0], t1 - timedelta(days=30), t2 - timedelta(days=30)).status == 204
 
 
-def test_corrupt_stretch_is_skipped_and_counted(sds, tmp_path):
+def test_corrupt_stretch_is_skipped_and_counted(ff, sds, get, tmp_path):
     from tianshan.services.fdsn.app import create_app
     from tianshan.services.fdsn.archive import scan_records
 
@@ -172,7 +164,7 @@ def test_corrupt_stretch_is_skipped_and_counted(sds, tmp_path):
     (copy / path.relative_to(root)).write_bytes(broken)
     app = create_app(None, copy, None, rate_limit_per_s=None)
     with ff.LiveServer(app) as srv:
-        reply = _get(srv, IDS[0], T0, T0 + timedelta(seconds=60.0))
+        reply = get(srv, IDS[0], T0, T0 + timedelta(seconds=60.0))
     assert reply.status == 200 and reply.body == raw[:3 * RECLEN] + raw[4 * RECLEN:len(reply.body) + RECLEN]
     svc = app.state.fdsn.dataselect
     assert svc.corrupt_records == 1 and svc.unreadable == 1

@@ -10,27 +10,12 @@ type certainty, several versions) and XML special characters in texts and ids.
 
 from __future__ import annotations
 
-import importlib.util
 import io
-import sys
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 
 UTC = timezone.utc
-
-
-def _load(name: str, path: Path):
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-ff = _load("tianshan_fdsn_test_fixtures", Path(__file__).parents[1] / "fdsn_fixtures.py")
 
 
 def _rich_event():
@@ -54,7 +39,7 @@ def _rich_event():
 
 
 @pytest.fixture(scope="module")
-def service(tmp_path_factory):
+def service(ff, tmp_path_factory):
     from tianshan.services.fdsn.event import EventService
     from tianshan.store import EventStore
 

@@ -9,40 +9,23 @@ events (searched through ``ix_events_mag_time``) and one matching many (time ind
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[3]
 UTC = timezone.utc
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 N_EVENTS = 10_000
 
 
-def _load(name: str, path: Path):
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-bench = _load("tianshan_bench_fdsn_store", ROOT / "benchmarks" / "bench_fdsn_store.py")
-ff = _load("tianshan_fdsn_test_fixtures", Path(__file__).parents[1] / "fdsn_fixtures.py")
-
-
 @pytest.fixture(scope="module")
-def catalog():
+def catalog(bench):
     return bench.synthetic_catalog(N_EVENTS, seed=42)
 
 
 @pytest.fixture(scope="module")
-def services(catalog, tmp_path_factory):
+def services(ff, bench, catalog, tmp_path_factory):
     """EventService on SQLite and PostgreSQL stores holding the same catalogue (PostgreSQL: skip or fail in CI)."""
     from tianshan.services.fdsn.event import EventService
 

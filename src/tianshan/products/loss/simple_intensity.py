@@ -112,10 +112,15 @@ def grid_around(latitude_deg: float, longitude_deg: float, radius_km: float, spa
 
 
 def _check(latitude_deg, longitude_deg, depth_km, magnitude, dip_deg, vs30_m_s) -> None:
-    checks = (
+    check_ranges((
         ("latitude_deg", latitude_deg, -90.0, 90.0), ("longitude_deg", longitude_deg, -180.0, 180.0),
         ("depth_km", depth_km, 0.0, 700.0), ("magnitude", magnitude, 3.0, 9.5), ("dip_deg", dip_deg, 1.0, 90.0),
-        ("vs30_m_s", vs30_m_s, 100.0, 3000.0))
+        ("vs30_m_s", vs30_m_s, 100.0, 3000.0)))
+
+
+def check_ranges(checks) -> None:
+    """Each ``(field, value, lo, hi)`` of ``checks``: ``value`` a finite number within ``[lo, hi]``, else
+    :class:`InputError` naming the field (the first failing one, in order)."""
     for name, value, lo, hi in checks:
         try:
             v = float(value)

@@ -59,6 +59,7 @@ import math
 
 from tianshan.core.errors import InputError
 from tianshan.products.loss.shaking import ShakingGrid
+from tianshan.products.loss.simple_intensity import check_ranges
 
 __all__ = ["predict_shaking", "TO_MMI", "MODEL_NAME", "DEFAULT_REFERENCE_VS30_M_S", "site_intensity_correction"]
 
@@ -102,13 +103,7 @@ def _check(latitude_deg, longitude_deg, magnitude, ms) -> None:
               ("magnitude", magnitude, 3.0, 9.5)]
     if ms is not None:
         checks.append(("ms", ms, 3.0, 9.5))
-    for name, value, lo, hi in checks:
-        try:
-            v = float(value)
-        except (TypeError, ValueError):
-            raise InputError(f"must be a number, got {value!r}", field=name) from None
-        if not (math.isfinite(v) and lo <= v <= hi):
-            raise InputError(f"must be within [{lo:g}, {hi:g}], got {value!r}", field=name)
+    check_ranges(checks)
 
 
 def predict_shaking(latitude_deg: float, longitude_deg: float, depth_km: float, magnitude: float, *,
@@ -135,12 +130,8 @@ def predict_shaking(latitude_deg: float, longitude_deg: float, depth_km: float, 
         raise InputError(f"must be one of {', '.join(TO_MMI)}, got {to_mmi!r}", field="to_mmi")
     if strike_deg is not None and not math.isfinite(float(strike_deg)):
         raise InputError(f"must be finite, got {strike_deg!r}", field="strike_deg")
-    try:
-        depth = float(depth_km)
-    except (TypeError, ValueError):
-        raise InputError(f"must be a number, got {depth_km!r}", field="depth_km") from None
-    if not (math.isfinite(depth) and 0.0 <= depth <= 700.0):
-        raise InputError(f"must be within [0, 700], got {depth_km!r}", field="depth_km")
+    check_ranges((("depth_km", depth_km, 0.0, 700.0),))
+    depth = float(depth_km)
     model = attenuation.YU_2013_INTENSITY.get(str(region).lower())
     if model is None:
         raise InputError(f"unknown region {region!r}; one of {', '.join(attenuation.YU_2013_INTENSITY)}",

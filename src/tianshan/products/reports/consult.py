@@ -177,15 +177,17 @@ class ConsultReport:
     notes: list[str] = field(default_factory=list)
 
 
-def _clean(obj):
+def json_safe(obj):
+    """JSON-safe copy of ``obj``: keys as strings, tuples as lists, NumPy arrays and scalars as Python
+    values, datetimes as ISO 8601 text, paths as text, NaN/inf as None (strict JSON)."""
     if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
+        return {str(k): json_safe(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
+        return [json_safe(v) for v in obj]
     if isinstance(obj, np.ndarray):
-        return _clean(obj.tolist())
+        return json_safe(obj.tolist())
     if isinstance(obj, np.generic):
-        return _clean(obj.item())
+        return json_safe(obj.item())
     if isinstance(obj, datetime):
         return obj.isoformat()
     if isinstance(obj, Path):
@@ -567,8 +569,8 @@ def build_consult_report(catalog: SeismicCatalog, region: ConsultRegion, period:
     doc["notes"] = notes
     doc["figures"] = {k: str(Path(v).relative_to(out)) for k, v in files.items()}
     say("writing the report")
-    files["json"] = atomic_write_text(out / "report.json", json.dumps(_clean(doc), ensure_ascii=False, indent=1) + "\n")
-    html = render_report_html(_clean(doc))
+    files["json"] = atomic_write_text(out / "report.json", json.dumps(json_safe(doc), ensure_ascii=False, indent=1) + "\n")
+    html = render_report_html(json_safe(doc))
     files["html"] = atomic_write_text(out / "report.html", html)
     if pdf:
         files["pdf"] = write_report_pdf(html, out / "report.pdf", base_url=out)

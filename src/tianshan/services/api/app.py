@@ -53,9 +53,12 @@ class ApiState:
     counts: dict = field(default_factory=dict)
 
     def station_rows(self, who: Principal) -> list[dict]:
-        """Rows of ``GET /stations``: the region's stations (else the store's), latency, QC, exclusion."""
+        """Rows of ``GET /stations``: the region's stations (else the store's), latency, QC, exclusion.
+
+        Latency and live exclusion: the live hub's (a daemon in this process), else the live QC's
+        records in the store (:func:`~tianshan.services.api.queries.station_live`)."""
         from tianshan.core.timeutil import utc_now
-        from tianshan.services.api.queries import qc_status
+        from tianshan.services.api.queries import qc_status, station_live
 
         stations = self.region.stations()
         if stations is None:
@@ -63,18 +66,20 @@ class ApiState:
         hidden = set() if who.at_least("analyst") else self.access.restricted("station")
         qc = qc_status(self.store)
         now = utc_now()
+        live = station_live(self.store, now)
         rows, seen = [], set()
         for s in stations:
             key = f"{s.network}.{s.code}"
             if key in hidden or key in seen:
                 continue
             seen.add(key)
+            stored = live.get((s.network, s.code), {})
             excluded = bool(self.exclusions is not None and any(self.exclusions.excluded(c.stream_id, now)
-                                                                for c in s.channels))
+                                                                for c in s.channels)) or bool(stored.get("excluded"))
+            latency = self.hub.latency.get((s.network, s.code), stored.get("latency_s"))
             rows.append({"network": s.network, "station": s.code, "name": s.name, "latitude": s.latitude_deg,
                          "longitude": s.longitude_deg, "elevation_m": s.elevation_m,
-                         "latency_s": self.hub.latency.get((s.network, s.code)),
-                         "qc": qc.get((s.network, s.code)), "excluded": excluded})
+                         "latency_s": latency, "qc": qc.get((s.network, s.code)), "excluded": excluded})
         return rows
 
 
@@ -131,7 +136,10 @@ def create_app(store_url: str | None = None, archive: str | Path | None = None, 
                      limiter=None if rate_limit_per_s is None else RateLimiter(rate_limit_per_s, rate_burst),
                      exclusions=excl)
     if poll_s is not None:
-        state.poller = StorePoller(store, state.hub, lambda: access.restricted("event"), poll_s)
+        admin = Principal("live-feed", "admin")
+        state.poller = StorePoller(store, state.hub, lambda: access.restricted("event"), poll_s,
+                                   station_rows=lambda: state.station_rows(admin),
+                                   hidden_stations=lambda: access.restricted("station"))
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):

@@ -5,8 +5,10 @@
 * ``station``: a station row (as ``GET /api/v1/stations``) when its latency or QC changes.
 
 Sources: :class:`StorePoller` polls the store every ``poll_s`` seconds for events whose
-``updated_at`` moved and for alerts not seen before (so a plain ``tianshan serve`` of a
-store that another process writes is live); :meth:`LiveHub.attach_bus` subscribes to the
+``updated_at`` moved and for alerts not seen before, and every ``station_every`` polls for
+stations whose row changed (latency, QC, exclusion: the live QC's records that a daemon's
+:class:`~tianshan.stages.qc.QCRecorder` stores), so a plain ``tianshan serve`` of a
+store that another process writes is live; :meth:`LiveHub.attach_bus` subscribes to the
 message bus inside a daemon (``tianshan.events``: events; ``tianshan.alerts``: alert
 message JSON). Programs may also call :meth:`LiveHub.publish` (thread-safe).
 
@@ -142,14 +144,19 @@ class LiveHub:
 class StorePoller:
     """Publishes store changes to a :class:`LiveHub` (see the module docstring)."""
 
-    def __init__(self, store, hub: LiveHub, hidden_events, poll_s: float = 2.0) -> None:
+    def __init__(self, store, hub: LiveHub, hidden_events, poll_s: float = 2.0, *, station_rows=None,
+                 hidden_stations=None, station_every: int = 5) -> None:
         self.store = store
         self.hub = hub
         self.hidden_events = hidden_events  # () -> set of restricted event ids
         self.poll_s = float(poll_s)
+        self.station_rows = station_rows      # () -> every station row (GET /stations of an admin); None: off
+        self.hidden_stations = hidden_stations or (lambda: set())  # () -> restricted "NET.STA"
+        self.station_every = max(1, int(station_every))
         self._cursor: datetime | None = None
         self._at_cursor: set[tuple[str, str]] = set()
         self._alerts: set[str] | None = None
+        self._stations: dict[str, tuple] = {}
         self.polls = 0
 
     def start_state(self) -> None:
@@ -162,6 +169,20 @@ class StorePoller:
 
             self._at_cursor = {(r["id"], r["updated"]) for r in changed_events(self.store, self._cursor)}
         self._alerts = alert_ids(self.store)
+        if self.station_rows is not None:
+            self._stations = {f"{r['network']}.{r['station']}": _status(r) for r in self.station_rows()}
+
+    def _station_changes(self) -> list[tuple[str, dict, bool]]:
+        """Station rows whose latency, QC or exclusion changed since the last look."""
+        hidden = self.hidden_stations()
+        out = []
+        for r in self.station_rows():
+            key = f"{r['network']}.{r['station']}"
+            st = _status(r)
+            if self._stations.get(key) != st:
+                self._stations[key] = st
+                out.append(("station", r, key in hidden))
+        return out
 
     def poll_once(self) -> list[tuple[str, dict, bool]]:
         """One poll (blocking): the messages ``(type, data, restricted)`` to publish."""
@@ -189,6 +210,8 @@ class StorePoller:
             for m in sorted(msgs, key=lambda m: (m["sent"], m["sequence"])):
                 out.append(("alert", m, m["event_id"] in hidden))
             self._alerts = ids
+        if self.station_rows is not None and self.polls % self.station_every == 0:
+            out.extend(self._station_changes())
         return out
 
     async def run(self) -> None:
@@ -202,3 +225,13 @@ class StorePoller:
             except DBAPIError as err:
                 log.warning("live feed: store poll failed: %s", str(err).splitlines()[0])
             await asyncio.sleep(self.poll_s)
+
+
+def _status(row: dict) -> tuple:
+    """What a station's live message is about: latency (0.1 s below 10 s, 1 s below 60 s, else 10 s: a
+    stalled station's growing latency is not a message per poll), QC level, exclusion."""
+    lat = row.get("latency_s")
+    if lat is not None:
+        lat = float(lat)
+        lat = round(lat, 1) if lat < 10 else float(round(lat)) if lat < 60 else float(round(lat, -1))
+    return (lat, row.get("qc"), bool(row.get("excluded")))

@@ -207,32 +207,120 @@ def _content_type(path: Path) -> str:
     return mimetypes.guess_type(path.name)[0] or "application/octet-stream"
 
 
+def _level(kind: str, low: float) -> str:
+    if kind == "availability":
+        return "fail" if low < FAIL_AVAILABILITY_PCT else "warn" if low < WARN_AVAILABILITY_PCT else "ok"
+    return "fail" if kind in FAIL_KINDS else "warn"
+
+
+_RANK = {"ok": 0, "warn": 1, "fail": 2}
+
+
+def _worse(out: dict, key, level: str) -> None:
+    prev = out.get(key)
+    if prev is None or _RANK[level] > _RANK[prev]:
+        out[key] = level
+
+
+def _live_detail():
+    """The live QC's detail prefixes (exclusion, inclusion) and SQL conditions telling its records apart."""
+    from tianshan.stages.qc import EXCLUDED, INCLUDED
+
+    live = QCRecordRow.detail.startswith(EXCLUDED, autoescape=True) | \
+        QCRecordRow.detail.startswith(INCLUDED, autoescape=True)
+    return EXCLUDED, INCLUDED, live
+
+
 def qc_status(store) -> dict[tuple[str, str], str]:
-    """``{(net, sta): "ok"|"warn"|"fail"}`` over the :data:`QC_WINDOW` before the newest QC record.
+    """``{(net, sta): "ok"|"warn"|"fail"}`` over the :data:`QC_WINDOW` before the newest QC finding.
 
     ``fail``: a flat (dead) or invalid-data finding, or availability below
     :data:`FAIL_AVAILABILITY_PCT`; ``warn``: any other finding (gap, spike, clipping...)
     or availability below :data:`WARN_AVAILABILITY_PCT`; ``ok``: records in the window and
     none of these. Stations without a record in the window are absent (unknown).
+
+    The live QC's records (:mod:`tianshan.stages.qc`) count by the stream's latest state: an
+    exclusion the stream is still under is judged as a finding of its kind; once the stream
+    is included again it is a ``warn`` (it had a problem in the window). Latency snapshots are
+    not findings: a station whose only records in the window are snapshots (or inclusions) is
+    ``ok``.
     """
+    excluded_prefix, _, live = _live_detail()
+    latency = QCRecordRow.kind == "latency"
     with store._read_sessions() as s, s.begin():
-        newest = s.scalar(select(func.max(QCRecordRow.end)))
+        newest = s.scalar(select(func.max(QCRecordRow.end)).where(~latency))
+        newest_latency = s.scalar(select(func.max(QCRecordRow.end)).where(latency))
+        out: dict[tuple[str, str], str] = {}
+        if newest_latency is not None:
+            for net, sta in s.execute(select(QCRecordRow.network, QCRecordRow.station)
+                                      .where(latency, QCRecordRow.end >= newest_latency - QC_WINDOW).distinct()):
+                out[(net, sta)] = "ok"
         if newest is None:
-            return {}
+            return out
+        since = newest - QC_WINDOW
         q = (select(QCRecordRow.network, QCRecordRow.station, QCRecordRow.kind, func.min(QCRecordRow.value))
-             .where(QCRecordRow.end >= newest - QC_WINDOW)
+             .where(QCRecordRow.end >= since, ~latency, ~live)
              .group_by(QCRecordRow.network, QCRecordRow.station, QCRecordRow.kind))
         rows = s.execute(q).all()
-    rank = {"ok": 0, "warn": 1, "fail": 2}
-    out: dict[tuple[str, str], str] = {}
+        states = _live_states(s, since, live)
     for net, sta, kind, low in rows:
-        if kind == "availability":
-            level = "fail" if low < FAIL_AVAILABILITY_PCT else "warn" if low < WARN_AVAILABILITY_PCT else "ok"
-        else:
-            level = "fail" if kind in FAIL_KINDS else "warn"
-        prev = out.get((net, sta))
-        if prev is None or rank[level] > rank[prev]:
-            out[(net, sta)] = level
+        _worse(out, (net, sta), _level(kind, low))
+    for (net, sta, _loc, _cha), (kind, value, detail) in states.items():
+        level = _level(kind, value) if detail.startswith(excluded_prefix) else "warn"
+        _worse(out, (net, sta), level)
+    return out
+
+
+def _live_states(s, since, live) -> dict[tuple, tuple[str, float, str]]:
+    """``{(net, sta, loc, cha): (kind, value, detail)}``: each stream's newest live QC record ending after ``since``."""
+    cols = (QCRecordRow.network, QCRecordRow.station, QCRecordRow.location, QCRecordRow.channel)
+    q = (select(*cols, QCRecordRow.kind, QCRecordRow.value, QCRecordRow.detail)
+         .where(QCRecordRow.end >= since, live).order_by(QCRecordRow.end, QCRecordRow.pk))
+    out: dict[tuple, tuple[str, float, str]] = {}
+    for net, sta, loc, cha, kind, value, detail in s.execute(q):
+        out[(net, sta, loc, cha)] = (kind, value, detail)  # later rows (newer ends) win
+    return out
+
+
+#: A station's latency snapshot older than this (wall time) no longer stands for its latency: the
+#: latency is then the age of its newest sample (the daemon that wrote the snapshots has stopped).
+LATENCY_STALE = timedelta(minutes=10)
+
+
+def station_live(store, now: datetime | None = None) -> dict[tuple[str, str], dict]:
+    """``{(net, sta): {"latency_s", "excluded", "reasons"}}`` from the live QC's records in the store.
+
+    ``latency_s``: the station's newest latency snapshot (kind ``latency``) -- its value while the
+    snapshot is younger than :data:`LATENCY_STALE` at ``now``, else ``now`` minus the newest sample
+    it saw; ``excluded``: a stream of the station is under a live exclusion (its newest live record,
+    within :data:`QC_WINDOW` of the newest one, is an exclusion); ``reasons``: the details of those
+    exclusions.
+    """
+    now = as_utc(now) if now is not None else datetime.now(UTC)
+    excluded_prefix, _, live = _live_detail()
+    out: dict[tuple[str, str], dict] = {}
+    with store._read_sessions() as s, s.begin():
+        newest_latency = s.scalar(select(func.max(QCRecordRow.end)).where(QCRecordRow.kind == "latency"))
+        if newest_latency is not None:
+            recent = (QCRecordRow.kind == "latency", QCRecordRow.end >= newest_latency - QC_WINDOW)
+            last = (select(QCRecordRow.network, QCRecordRow.station, func.max(QCRecordRow.end).label("end"))
+                    .where(*recent).group_by(QCRecordRow.network, QCRecordRow.station).subquery())
+            q = (select(QCRecordRow.network, QCRecordRow.station, QCRecordRow.start, QCRecordRow.end,
+                        QCRecordRow.value)
+                 .join(last, and_(QCRecordRow.network == last.c.network, QCRecordRow.station == last.c.station,
+                                  QCRecordRow.end == last.c.end))
+                 .where(*recent))
+            for net, sta, start, end, value in s.execute(q):
+                start, end = as_utc(start), as_utc(end)
+                lat = float(value) if now - end <= LATENCY_STALE else max(float(value), (now - start).total_seconds())
+                out[(net, sta)] = {"latency_s": round(lat, 3), "excluded": False, "reasons": []}
+        newest_live = s.scalar(select(func.max(QCRecordRow.end)).where(live))
+        states = {} if newest_live is None else _live_states(s, newest_live - QC_WINDOW, live)
+    for (net, sta, loc, cha), (_kind, _value, detail) in sorted(states.items()):
+        if detail.startswith(excluded_prefix):
+            row = out.setdefault((net, sta), {"latency_s": None, "excluded": False, "reasons": []})
+            row["excluded"] = True
+            row["reasons"].append(f"{net}.{sta}.{loc}.{cha}: {detail[len(excluded_prefix):]}")
     return out
 
 

@@ -134,7 +134,7 @@ def build_router(state) -> APIRouter:
     async def station_qc(request: Request, station_id: str = Path(pattern=STATION_ID, max_length=17),
                          starttime: datetime | None = Query(None), endtime: datetime | None = Query(None),
                          kind: Literal["gap", "overlap", "spike", "clipping", "offset", "flat", "sample_rate",
-                                       "time_tear", "availability", "invalid"] | None = None,
+                                       "time_tear", "availability", "invalid", "latency"] | None = None,
                          limit: int = Query(1000, ge=1, le=10000)):
         from tianshan.services.api.queries import station_qc as query
 
