@@ -261,3 +261,27 @@ def test_bad_picks_are_counted_and_ignored():
     assert c.too_old == 1 and c.pruned == 1 and tr.pool_size == 0
     with pytest.raises(InputError):
         tr.add_picks(["not a pick"], ep.WALL)
+
+
+def test_updates_relocate_with_the_nearest_stations_and_final_with_all():
+    """``update_max_stations``: updates locate with the picks of the nearest stations only (the
+    event keeps every pick); the final pass locates with all of them."""
+    with pytest.raises(InputError):
+        EventRules(update_max_stations=3)
+    picks = ep.event_picks(ep.EAST, ep.T0, np.random.default_rng(1))
+    tr = _tracker(update_max_stations=6)
+    updates = []
+    for p in ep.in_arrival_order(picks):
+        tr.add_picks([p], ep.WALL)
+        updates += [ch for ch in tr.update(ep.arrival_time(p)) if ch.kind == "updated"]
+    assert updates and tr.counters.bounded_updates > 0
+    last = updates[-1]
+    assert {p.id for p in last.event.picks} == {p.id for p in picks}       # the event keeps all picks
+    used = {a.pick_id for a in last.origin.arrivals}
+    assert len({p.stream_id.station_id for p in picks if p.id in used}) <= 6
+    assert ep.epicentre_error_m(last.origin, ep.EAST) < 10_000.0
+    final = tr.update(ep.T0 + timedelta(seconds=300))
+    assert [ch.kind for ch in final] == ["final"]
+    o = final[0].origin
+    assert {a.pick_id for a in o.arrivals} == {p.id for p in picks}
+    assert ep.epicentre_error_m(o, ep.EAST) < 3_000.0

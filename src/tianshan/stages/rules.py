@@ -42,6 +42,13 @@ update) when it passes the quality gates. Picks the associator leaves out in a l
 with the event unless another association holds them, so an event's versions never flap between
 two pick sets; the final pass gives it exactly its association's picks.
 
+An update relocates with the picks of at most ``update_max_stations`` (40) stations, those
+nearest the event's latest epicentre (the event keeps all its picks): the relocation of a
+190-station event costs 2-5 s of CPU (EDT pair terms grow with the square of the picks) and
+holds back the declaration of any other event meanwhile (200-station benchmark,
+``benchmarks/RESULTS.md``), while the nearest 40 stations already fix the epicentre; the final
+pass locates with every pick.
+
 **Merge / split.** An association holding picks of several open events keeps the oldest
 (earliest declared) event's id; the others are ``merged`` (type "not existing"). When an open
 event's picks fall into several associations, the one holding most of them keeps the id; the
@@ -87,6 +94,7 @@ class EventRules:
     pool_s: float = 600.0
     window_s: float = 120.0
     max_future_s: float = 60.0
+    update_max_stations: int | None = 40
 
     def __post_init__(self) -> None:
         for name in ("min_stations", "min_s_picks", "min_p_and_s_stations"):
@@ -98,7 +106,12 @@ class EventRules:
                              field="min_stations")
         if not isinstance(self.explain, bool):
             raise InputError(f"must be true or false, got {self.explain!r}", field="explain")
-        optional = ("max_rms_s", "max_semi_major_m", "max_depth_m", "max_station_distance_m")
+        if self.update_max_stations is not None and (
+                isinstance(self.update_max_stations, bool) or not isinstance(self.update_max_stations, int)
+                or self.update_max_stations < self.min_stations):
+            raise InputError(f"must be an integer >= min_stations ({self.min_stations}) or None (no limit), "
+                             f"got {self.update_max_stations!r}", field="update_max_stations")
+        optional = ("max_rms_s", "max_semi_major_m", "max_depth_m", "max_station_distance_m", "update_max_stations")
         for f in fields(self):
             if f.name in ("min_stations", "min_s_picks", "min_p_and_s_stations", "explain"):
                 continue

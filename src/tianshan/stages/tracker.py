@@ -115,6 +115,7 @@ class TrackerCounters:
     declared: int = 0
     updated: int = 0
     update_rejected: int = 0
+    bounded_updates: int = 0
     merged: int = 0
     split: int = 0
     final: int = 0
@@ -435,6 +436,24 @@ class EventTracker:
         hit = sum(1 for sid in nearest if sid in p_st)
         return None if hit >= self.rules.min_nearest_fraction * n else "nearest"
 
+    def _nearest_subset(self, o: _Open, picks: tuple[Pick, ...]) -> tuple[Pick, ...]:
+        """The picks of the ``update_max_stations`` stations nearest ``o``'s latest epicentre (all
+        picks when the event has no origin yet or no more stations than that; rules docstring)."""
+        limit = self.rules.update_max_stations
+        stations = {p.stream_id.station_id for p in picks}
+        if limit is None or len(stations) <= limit or not o.event.origins:
+            return picks
+        origin = o.event.origins[-1]
+
+        def dist(sid: str) -> float:
+            st = self._table.get(sid)
+            return math.inf if st is None else _dist_m(origin.latitude_deg, origin.longitude_deg,
+                                                       st.latitude_deg, st.longitude_deg)
+
+        keep = set(sorted(stations, key=lambda sid: (dist(sid), sid))[:limit])
+        self.counters.bounded_updates += 1
+        return tuple(p for p in picks if p.stream_id.station_id in keep)
+
     def _pool_picks(self, ids: Iterable[str]) -> tuple[Pick, ...]:
         return tuple(sorted((self._picks[i] for i in ids if i in self._picks), key=lambda p: (p.time, p.id)))
 
@@ -610,7 +629,7 @@ class EventTracker:
         if not gained and not lost and not merged:
             return
         picks = self._pool_picks(ids)
-        loc = self._locate(picks)
+        loc = self._locate(self._nearest_subset(o, picks))
         failed = "location" if loc is None else self._gate(loc.origin)
         if failed:
             self.counters.update_rejected += 1
