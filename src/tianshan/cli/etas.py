@@ -57,23 +57,36 @@ def command() -> None:
     """Space-time ETAS model (R ETAS parameterisation): fit by maximum likelihood with declustering."""
 
 
+def _model_options(f):
+    """The options shared by ``fit`` and ``forecast``: catalog span, threshold, region, start values,
+    distance unit, background smoothing and iterations (the R ETAS package's arguments)."""
+    options = [
+        click.option("--time-begin", default=None,
+                     help="Start of the catalog's time span (default: the first event)."),
+        click.option("--mag-threshold", type=float, default=None, help="Magnitude threshold m0 (default: smallest)."),
+        click.option("--polygon", default=None,
+                     help='Study polygon "lat,lon;lat,lon;..." (default: data range + 1 %).'),
+        click.option("--param0", default=None, help='Start values "mu,A,c,alpha,p,D,q,gamma" (default: R\'s).'),
+        click.option("--dist-unit", type=click.Choice(["degree", "km"]), default="degree", show_default=True,
+                     help="Flat-map distance unit."),
+        click.option("--nnp", type=click.IntRange(min=1), default=5, show_default=True,
+                     help="Neighbour rank of the background smoothing bandwidth."),
+        click.option("--bwm", type=click.FloatRange(min=0.0, min_open=True), default=0.05, show_default=True,
+                     help="Minimum bandwidth in degrees."),
+        click.option("--max-iter", type=click.IntRange(min=1), default=11, show_default=True,
+                     help="Outer estimation/declustering iterations (R's no.itr)."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
 @command.command("fit")
 @click.option("--catalog", "catalog_path", required=True, type=click.Path(path_type=Path),
               help="Catalog CSV in the R ETAS layout: date,time,long,lat,mag[,depth].")
 @click.option("--study-start", default=None, help="Start of the study period (YYYY-MM-DD[ HH:MM:SS], UTC).")
 @click.option("--study-end", default=None, help="End of the study period (default: the last event).")
-@click.option("--time-begin", default=None, help="Start of the catalog's time span (default: the first event).")
-@click.option("--mag-threshold", type=float, default=None, help="Magnitude threshold m0 (default: smallest).")
-@click.option("--polygon", default=None, help='Study polygon "lat,lon;lat,lon;..." (default: data range + 1 %).')
-@click.option("--param0", default=None, help='Start values "mu,A,c,alpha,p,D,q,gamma" (default: R\'s).')
-@click.option("--dist-unit", type=click.Choice(["degree", "km"]), default="degree", show_default=True,
-              help="Flat-map distance unit.")
-@click.option("--nnp", type=click.IntRange(min=1), default=5, show_default=True,
-              help="Neighbour rank of the background smoothing bandwidth.")
-@click.option("--bwm", type=click.FloatRange(min=0.0, min_open=True), default=0.05, show_default=True,
-              help="Minimum bandwidth in degrees.")
-@click.option("--max-iter", type=click.IntRange(min=1), default=11, show_default=True,
-              help="Outer estimation/declustering iterations (R's no.itr).")
+@_model_options
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def fit(catalog_path: Path, study_start, study_end, time_begin, mag_threshold, polygon, param0, dist_unit, nnp,
         bwm, max_iter, as_json) -> int:
@@ -128,18 +141,7 @@ def parse_magnitudes(text: str) -> tuple[float, ...]:
               help="Length of the forecast window in days.")
 @click.option("--fit-end", default=None, help="End of the fitting period (default: the forecast start).")
 @click.option("--study-start", default=None, help="Start of the study (fitting) period.")
-@click.option("--time-begin", default=None, help="Start of the catalog's time span (default: the first event).")
-@click.option("--mag-threshold", type=float, default=None, help="Magnitude threshold m0 (default: smallest).")
-@click.option("--polygon", default=None, help='Study polygon "lat,lon;lat,lon;..." (default: data range + 1 %).')
-@click.option("--param0", default=None, help='Start values "mu,A,c,alpha,p,D,q,gamma" (default: R\'s).')
-@click.option("--dist-unit", type=click.Choice(["degree", "km"]), default="degree", show_default=True,
-              help="Flat-map distance unit.")
-@click.option("--nnp", type=click.IntRange(min=1), default=5, show_default=True,
-              help="Neighbour rank of the background smoothing bandwidth.")
-@click.option("--bwm", type=click.FloatRange(min=0.0, min_open=True), default=0.05, show_default=True,
-              help="Minimum bandwidth in degrees.")
-@click.option("--max-iter", type=click.IntRange(min=1), default=11, show_default=True,
-              help="Outer estimation/declustering iterations (R's no.itr).")
+@_model_options
 @click.option("--magnitudes", default="5,6", show_default=True, help="Thresholds X for numbers/probabilities of M>=X.")
 @click.option("--mmax", type=float, default=None, help="Maximum magnitude (truncated Gutenberg-Richter).")
 @click.option("--n-sims", type=click.IntRange(min=1), default=10_000, show_default=True,
