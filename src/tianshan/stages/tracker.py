@@ -19,23 +19,21 @@ One update
    in the window gets the association holding most of its picks (ties: the earlier
    association); an association claimed by several events keeps the oldest (earliest declared)
    and the others are ``merged`` into it. The keeper takes the association's picks (plus its own
-   picks that no association holds now: no flapping) and, when it gained picks, is relocated
-   (``updated``). An association claimed by none is a candidate: declared (``declared``, or
-   ``split`` when it holds picks of an open event) when it passes the declaration rule;
-   candidates are judged largest first, so a smaller one is checked against the larger ones just
-   declared. An open event that no association holds any more is kept unchanged (an orphan) and
+   picks that no association holds now: no flapping) and, when it gained picks, is relocated with
+   the picks of its ``update_max_stations`` nearest stations (``updated``). An association
+   claimed by none is a candidate: declared (``declared``, or ``split`` when it holds picks of an
+   open event) when it passes the declaration rule; candidates are judged largest first, so a
+   smaller one is checked against the larger ones just declared. An open event that no association holds any more is kept unchanged (an orphan) and
    cancelled at finalisation.
 4. Events due for finalisation (``final_after_s`` of data time after their origin time and
    ``quiet_s`` after their last new pick) are re-associated once more (window around them; each
-   event gets exactly its association's picks),
-   relocated with all their picks, checked against the declaration minimum (``min_stations`` P
+   event gets exactly its association's picks), relocated with all their picks, checked against the declaration minimum (``min_stations`` P
    stations) and judged by the batch screen (:func:`tianshan.events.screen.screen_events`, with
    the recently finalised and the other open events as larger events): ``final`` (origin status
    FINAL) or ``cancelled`` (type "not existing", origin status REJECTED, detail the reason).
    Closed events leave the open set; their picks stay owned and are not associated again.
 
-Nothing is done on an idle tick (no new pick, nothing due). Locations are cached by pick set, so
-an association that did not change is not located again.
+Nothing is done on an idle tick (no new pick, nothing due). Locations are cached by pick set.
 
 Order independence
 ------------------
@@ -430,9 +428,7 @@ class EventTracker:
         n = len(p_st)
         if n == 0 or self.rules.min_nearest_fraction <= 0:
             return None
-        nearest = sorted(self._table, key=lambda sid: _dist_m(origin.latitude_deg, origin.longitude_deg,
-                                                                 self._table[sid].latitude_deg,
-                                                                 self._table[sid].longitude_deg))[:n]
+        nearest = self._by_distance(origin, self._table)[:n]
         hit = sum(1 for sid in nearest if sid in p_st)
         return None if hit >= self.rules.min_nearest_fraction * n else "nearest"
 
@@ -443,16 +439,18 @@ class EventTracker:
         stations = {p.stream_id.station_id for p in picks}
         if limit is None or len(stations) <= limit or not o.event.origins:
             return picks
-        origin = o.event.origins[-1]
-
-        def dist(sid: str) -> float:
-            st = self._table.get(sid)
-            return math.inf if st is None else _dist_m(origin.latitude_deg, origin.longitude_deg,
-                                                       st.latitude_deg, st.longitude_deg)
-
-        keep = set(sorted(stations, key=lambda sid: (dist(sid), sid))[:limit])
+        keep = set(self._by_distance(o.event.origins[-1], stations)[:limit])
         self.counters.bounded_updates += 1
         return tuple(p for p in picks if p.stream_id.station_id in keep)
+
+    def _by_distance(self, origin: Origin, station_ids: Iterable[str]) -> list[str]:
+        """``station_ids`` nearest ``origin``'s epicentre first (unknown stations last)."""
+        def dist(sid: str) -> float:
+            st = self._table.get(sid)
+            return math.inf if st is None else _haversine_m(origin.latitude_deg, origin.longitude_deg,
+                                                            st.latitude_deg, st.longitude_deg)
+
+        return sorted(station_ids, key=lambda sid: (dist(sid), sid))
 
     def _pool_picks(self, ids: Iterable[str]) -> tuple[Pick, ...]:
         return tuple(sorted((self._picks[i] for i in ids if i in self._picks), key=lambda p: (p.time, p.id)))
@@ -501,6 +499,8 @@ class EventTracker:
             return picks
         import numpy as np
 
+        from tianshan.events.locate.geometry import great_circle_m
+
         tt = self._travel_times()
         tol = self.associator_config.pick_match_tolerance_s
         reach = self.rules.max_station_distance_m
@@ -516,7 +516,7 @@ class EventTracker:
                 continue
             have = {(self._picks[i].stream_id.station_id, _family(self._picks[i].phase))
                     for i in o.pick_ids if i in self._picks}
-            dist = _haversine_m(origin.latitude_deg, origin.longitude_deg, lat, lon)
+            dist = great_circle_m(origin.latitude_deg, origin.longitude_deg, lat, lon)
             depth = max(origin.depth_m, -tt.datum_m)
             for fam in ("P", "S"):
                 idx = [i for i, f in enumerate(fams) if f == fam and (reach is None or dist[i] <= reach)
@@ -767,15 +767,15 @@ class EventTracker:
         sts = list(self._table.values())
         lat0 = sum(s.latitude_deg for s in sts) / len(sts)
         lon0 = sum(s.longitude_deg for s in sts) / len(sts)
-        centre = min(sts, key=lambda s: _dist_m(lat0, lon0, s.latitude_deg, s.longitude_deg))
-        near = sorted(sts, key=lambda s: _dist_m(centre.latitude_deg, centre.longitude_deg,
+        centre = min(sts, key=lambda s: _haversine_m(lat0, lon0, s.latitude_deg, s.longitude_deg))
+        near = sorted(sts, key=lambda s: _haversine_m(centre.latitude_deg, centre.longitude_deg,
                                                   s.latitude_deg, s.longitude_deg))
         solver = LayeredTravelTime(self.model)
         t0 = datetime(2000, 1, 1, tzinfo=timezone.utc)
         depth = 10_000.0
         for k in sizes:
             chosen = near[:max(4, min(k, len(near)))]
-            dist = [_dist_m(centre.latitude_deg, centre.longitude_deg, s.latitude_deg, s.longitude_deg)
+            dist = [_haversine_m(centre.latitude_deg, centre.longitude_deg, s.latitude_deg, s.longitude_deg)
                     for s in chosen]
             tt = solver.first_arrival("P", depth, dist)[0]
             picks = [Pick(StreamID(s.network, s.code, "", "HHZ"), t0 + timedelta(seconds=float(t)), "P",
@@ -788,21 +788,11 @@ class EventTracker:
                 log.debug("warm-up with %d stations failed: %s", k, err)
 
 
-def _dist_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance (m) on a 6371-km sphere (haversine formula)."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    a = (math.sin((p2 - p1) / 2) ** 2
-         + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2)
-    return 2 * 6_371_000.0 * math.asin(math.sqrt(min(1.0, a)))
+def _haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """:func:`tianshan.regions.model.haversine_m` (imported on first use: keeps this module light)."""
+    from tianshan.regions.model import haversine_m
 
-
-def _haversine_m(lat0: float, lon0: float, lat, lon):
-    """Great-circle distances (m) from one point to arrays of points, 6371-km sphere (haversine)."""
-    import numpy as np
-
-    p1, p2 = np.radians(lat0), np.radians(lat)
-    a = np.sin((p2 - p1) / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(np.radians(np.asarray(lon) - lon0) / 2) ** 2
-    return 2 * 6_371_000.0 * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+    return haversine_m(lat1, lon1, lat2, lon2)
 
 
 def _new_origin_id() -> str:
