@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,19 +16,6 @@ from tianshan.products.loss.shaking import ShakingGrid
 CENSUS = ("adcode_map,name_census,prefecture,pop2020_census,lon_rep,lat_rep,area_km2,urban_share\n"
           "650001,甲县,P,100000,80.5,40.5,9000,0.4\n"
           "650002,乙县,P,50000,81.5,40.5,9000,0.2\n")
-
-
-def _region(folder: Path, census: str = CENSUS) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "counties_census2020.csv").write_text(census, encoding="utf-8")
-    feats = [{"type": "Feature", "properties": {"adcode": code},
-              "geometry": {"type": "Polygon", "coordinates": [[[w, 40], [w + 1, 40], [w + 1, 41], [w, 41], [w, 40]]]}}
-             for code, w in (("650001", 80.0), ("650002", 81.0))]
-    (folder / "counties_wgs84.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": feats}),
-                                                  encoding="utf-8")
-    (folder / "cities_places.csv").write_text("name,latitude,longitude,population\nAlpha,40.2,80.2,30000\n"
-                                              "Beta,40.8,80.8,10000\n", encoding="utf-8")
-    return folder
 
 
 def _run(capsys, *args: str) -> tuple[int, str, str]:
@@ -76,22 +62,22 @@ def test_cli_scenario_outside_the_exposure_area(capsys, shared_data):
     _user_error(rc, err, "outside the exposure area")
 
 
-def test_cli_bad_regions(capsys, tmp_path):
-    bad = _region(tmp_path / "bad", CENSUS + "650099,丙县,P,1000,82.5,40.5,9000,0.2\n")
+def test_cli_bad_regions(capsys, tmp_path, write_loss_region):
+    bad = write_loss_region(tmp_path / "bad", CENSUS + "650099,丙县,P,1000,82.5,40.5,9000,0.2\n")
     rc, _, err = _run(capsys, "--lat", "40.5", "--lon", "80.5", "--depth", "10", "--mag", "6", "--region", str(bad))
     _user_error(rc, err, "missing county codes")
     rc, _, err = _run(capsys, "--lat", "40.5", "--lon", "80.5", "--depth", "10", "--mag", "6",
                       "--region", str(tmp_path / "nope"))
     _user_error(rc, err, "does not exist")
-    zero = _region(tmp_path / "zero", CENSUS.replace("650002,乙县,P,50000", "650002,乙县,P,0"))
+    zero = write_loss_region(tmp_path / "zero", CENSUS.replace("650002,乙县,P,50000", "650002,乙县,P,0"))
     rc, out, err = _run(capsys, "--lat", "40.5", "--lon", "80.5", "--depth", "10", "--mag", "6",
                         "--region", str(zero), "--json")
     assert rc == 0, err
     assert any("zero population: 650002" in w for w in json.loads(out)["warnings"])
 
 
-def test_cli_bad_scenarios(capsys, tmp_path):
-    region = str(_region(tmp_path / "r"))
+def test_cli_bad_scenarios(capsys, tmp_path, write_loss_region):
+    region = str(write_loss_region(tmp_path / "r", CENSUS))
     rc, _, err = _run(capsys, "--lat", "40.5", "--lon", "80.5", "--mag", "6", "--region", region)
     _user_error(rc, err, "missing --depth")
     rc, _, err = _run(capsys, "--lat", "40.5", "--lon", "80.5", "--depth", "10", "--mag", "11", "--region", region)
@@ -101,8 +87,8 @@ def test_cli_bad_scenarios(capsys, tmp_path):
     _user_error(rc, err, "no fault traces")
 
 
-def test_cli_batch(capsys, tmp_path):
-    region = str(_region(tmp_path / "r"))
+def test_cli_batch(capsys, tmp_path, write_loss_region):
+    region = str(write_loss_region(tmp_path / "r", CENSUS))
     batch = tmp_path / "b.csv"
     batch.write_text("name,lat,lon,depth,mag,strike\nA,40.5,80.5,10,6.5,90\nB,40.5,81.5,15,5.5,\n", encoding="utf-8")
     rc, out, err = _run(capsys, "--batch", str(batch), "--region", region, "--json")
@@ -116,8 +102,8 @@ def test_cli_batch(capsys, tmp_path):
     _user_error(rc, err, "b.csv:3: lon: not a number")
 
 
-def test_a_given_intensity_field_drives_the_chain(tmp_path):
-    ex = load_exposure(_region(tmp_path / "r"))
+def test_a_given_intensity_field_drives_the_chain(tmp_path, write_loss_region):
+    ex = load_exposure(write_loss_region(tmp_path / "r", CENSUS))
     lats, lons = np.array([41.5, 39.5]), np.array([79.5, 82.5])
     field = ShakingGrid(lats, lons, np.full((2, 2), 8.2), 0.5, source="test field")
     res = assess(field, ex, latitude_deg=40.5, longitude_deg=80.5, magnitude=6.0)

@@ -7,7 +7,6 @@ import os
 import re
 import zlib
 from datetime import datetime, timezone
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -25,19 +24,6 @@ CENSUS = ("adcode_map,name_census,prefecture,pop2020_census,lon_rep,lat_rep,area
 WHEN = datetime(2026, 7, 15, 8, 30, tzinfo=timezone.utc)
 
 
-def _region(folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "counties_census2020.csv").write_text(CENSUS, encoding="utf-8")
-    feats = [{"type": "Feature", "properties": {"adcode": code},
-              "geometry": {"type": "Polygon", "coordinates": [[[w, 40], [w + 1, 40], [w + 1, 41], [w, 41], [w, 40]]]}}
-             for code, w in (("650001", 80.0), ("650002", 81.0))]
-    (folder / "counties_wgs84.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": feats}),
-                                                  encoding="utf-8")
-    (folder / "cities_places.csv").write_text("name,latitude,longitude,population\nAlpha,40.2,80.2,30000\n"
-                                              "Beta,40.8,80.8,10000\n", encoding="utf-8")
-    return folder
-
-
 def _field() -> ShakingGrid:
     """A cone of MMI: 9.0 at (40.5 N, 80.5 E), falling 2 units per degree of distance."""
     lat = np.linspace(39.0, 42.0, 61)
@@ -47,8 +33,8 @@ def _field() -> ShakingGrid:
 
 
 @pytest.fixture(scope="module")
-def result(tmp_path_factory):
-    exposure = load_exposure(_region(tmp_path_factory.mktemp("region")))
+def result(tmp_path_factory, write_loss_region):
+    exposure = load_exposure(write_loss_region(tmp_path_factory.mktemp("region"), CENSUS))
     sc = Scenario(40.5, 80.5, 10.0, 6.8, name="test")
     return assess(_field(), exposure, latitude_deg=40.5, longitude_deg=80.5, magnitude=6.8, scenario=sc)
 
