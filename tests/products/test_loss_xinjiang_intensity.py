@@ -16,7 +16,7 @@ from tianshan.products.loss import xinjiang_intensity as xi
 from tianshan.products.loss.exposure import load_exposure
 from tianshan.products.loss.scenario import LIMITATIONS, XINJIANG_INTENSITY_LIMITATION, Scenario, run_scenario
 
-from .test_loss_scenario import _region, _run
+from .test_loss_scenario import CENSUS, _run
 
 # Yu, Li & Xiao (2013), Xinjiang region: long axis A, C, R0; short axis A, C, R0; B (the published table)
 A_L, C_L, R0_L, A_S, C_S, R0_S, B = 5.6018, -4.4899, 25.0, 3.6113, -3.8477, 13.0, 1.4347
@@ -97,8 +97,8 @@ def test_bad_options_are_input_errors(kwargs, field):
     assert err.value.field == field
 
 
-def test_run_scenario_by_name_and_limitations(tmp_path):
-    ex = load_exposure(_region(tmp_path / "r"))
+def test_run_scenario_by_name_and_limitations(tmp_path, write_loss_region):
+    ex = load_exposure(write_loss_region(tmp_path / "r", CENSUS))
     sc = Scenario(40.5, 80.5, 10.0, 6.5, strike_deg=90.0)
     simple = run_scenario(sc, ex).as_json()
     xj = run_scenario(sc, ex, intensity="xinjiang").as_json()
@@ -110,8 +110,8 @@ def test_run_scenario_by_name_and_limitations(tmp_path):
         run_scenario(sc, ex, intensity="nga-west")
 
 
-def test_cli_gmm_option(capsys, tmp_path):
-    region = str(_region(tmp_path / "r"))
+def test_cli_gmm_option(capsys, tmp_path, write_loss_region):
+    region = str(write_loss_region(tmp_path / "r", CENSUS))
     base = ("--lat", "40.5", "--lon", "80.5", "--depth", "10", "--mag", "6.5", "--region", region, "--json")
     rc, out, err = _run(capsys, *base, "--gmm", "xinjiang")
     assert rc == 0, err
