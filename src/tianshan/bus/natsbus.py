@@ -250,16 +250,25 @@ class NatsBus(Bus):
 
     async def _ensure_stream(self) -> None:
         from nats.js.api import RetentionPolicy, StorageType, StreamConfig
-        from nats.js.errors import NotFoundError
+        from nats.js.errors import BadRequestError, NotFoundError
 
-        try:
-            info = await self._js.stream_info(self.stream)
-        except NotFoundError:
-            await self._js.add_stream(StreamConfig(
-                name=self.stream, subjects=list(self.subjects), retention=RetentionPolicy.LIMITS,
-                storage=StorageType.FILE if self.storage == "file" else StorageType.MEMORY,
-                max_age=self.max_age_s, duplicate_window=self.duplicate_window_s))
-            return
+        for attempt in range(3):
+            try:
+                info = await self._js.stream_info(self.stream)
+                break
+            except NotFoundError:
+                pass
+            try:
+                await self._js.add_stream(StreamConfig(
+                    name=self.stream, subjects=list(self.subjects), retention=RetentionPolicy.LIMITS,
+                    storage=StorageType.FILE if self.storage == "file" else StorageType.MEMORY,
+                    max_age=self.max_age_s, duplicate_window=self.duplicate_window_s))
+                return
+            except BadRequestError:
+                # several roles starting together: another one created the stream between our
+                # lookup and our create ("subjects overlap" / "name already in use"); look again
+                if attempt == 2:
+                    raise
         have = list(info.config.subjects or [])
         missing = [s for s in self.subjects if s not in have]
         if missing:
